@@ -1,0 +1,65 @@
+# dsts: two commands do everything on a fresh clone.
+#   make repro   set-up + the default DVC pipeline (synthetic benchmarks, CPU)
+#   make test    set-up + every test (pytest, notebook tests, clean/sync check)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help venv repro test test-fast test-slow nbtest pytest check-sync export clean lab bench synth
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt setup.py settings.ini
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name dsts --display-name "dsts (.venv)" >/dev/null
+	@touch $@
+
+venv: $(STAMP) ## create .venv from requirements.txt and install dsts editable
+
+repro: $(STAMP) ## run the default pipeline (dvc repro): benchmarks, tables, figures
+	$(BIN)/dvc repro
+
+test: $(STAMP) ## every test: pytest, nbdev_test, notebooks clean and library in sync
+	$(MAKE) check-sync
+	$(MAKE) pytest
+	$(MAKE) nbtest
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+nbtest: $(STAMP) ## run the library notebooks as tests (slow/cuda cells skipped)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+test-slow: $(STAMP) ## also the tests flagged slow
+	$(BIN)/python -m pytest -q --runslow tests
+	$(BIN)/nbdev_test --n_workers 2 --flags slow
+
+check-sync: $(STAMP) ## fail if nbdev_export or nbdev_clean would change a file
+	@bash .ci/check-sync $(BIN)
+
+export: $(STAMP) ## notebooks -> dsts/, then clean the notebooks
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+
+synth: $(STAMP) ## only generate the synthetic benchmarks
+	$(BIN)/dvc repro synth
+
+bench: $(STAMP) ## throughput benchmarks (bench/*.py), printed as a table
+	$(BIN)/python bench/data_throughput.py
+
+lab: $(STAMP) ## jupyter lab with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=nbs
+
+clean: ## remove generated artefacts (keeps .venv; `make distclean` removes it too)
+	rm -rf artifacts results/runs _proc _docs .pytest_cache bench/out
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
