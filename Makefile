@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export PYTHONHASHSEED := 0
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: help venv repro test test-fast test-slow nbtest pytest check-sync export clean lab bench synth
 
@@ -46,7 +47,7 @@ check-sync: $(STAMP) ## fail if nbdev_export or nbdev_clean would change a file
 	@bash .ci/check-sync $(BIN)
 
 export: $(STAMP) ## notebooks -> dsts/, then clean the notebooks
-	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+	$(BIN)/nbdev_clean && $(BIN)/nbdev_export
 
 synth: $(STAMP) ## only generate the synthetic benchmarks
 	$(BIN)/dvc repro synth
