@@ -1,0 +1,39 @@
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+os.environ.setdefault('HF_HUB_OFFLINE', '1')   # no network at run time: hub requests fail fast
+
+
+def pytest_addoption(parser):
+    parser.addoption('--runslow', action='store_true', help='also run tests marked slow')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: slow test, skipped unless --runslow')
+    config.addinivalue_line('markers', 'cuda: needs a CUDA device, skipped without one')
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+    for item in items:
+        if 'slow' in item.keywords and not config.getoption('--runslow'):
+            item.add_marker(pytest.mark.skip(reason='slow: run with --runslow'))
+        if 'cuda' in item.keywords and not torch.cuda.is_available():
+            item.add_marker(pytest.mark.skip(reason='no CUDA device'))
+
+
+def run(cmd, cwd=ROOT, check=True, **kw):
+    "Run a command with the project's venv first on PATH; return the CompletedProcess."
+    env = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}", **kw.pop('env', {})}
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str), **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd} exited {p.returncode}\nstdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}")
+    return p
+
+
+TINY_SYNTH = dict(frames=12, size=32, workers=2,
+                  synthdive=dict(train_per_class=1, test_per_class=1),
+                  synthsomething=dict(train_per_class=2, val_per_class=1, test_per_class=1, ext='.webm'))
