@@ -10,7 +10,12 @@ export HF_HUB_OFFLINE := 1
 export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv repro test test-fast test-slow nbtest pytest check-sync export clean lab bench synth
+README.md: nbs/index.ipynb $(STAMP)
+	$(BIN)/jupyter nbconvert --to markdown --execute --ExecutePreprocessor.kernel_name=python3 --output-dir . --output README nbs/index.ipynb --log-level WARN
+
+readme: README.md ## render nbs/index.ipynb (executed) to README.md (nbdev_readme needs quarto)
+
+.PHONY: readme help venv repro test test-fast test-slow nbtest pytest check-sync export clean lab bench synth
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
