@@ -1,0 +1,102 @@
+"""Model benchmark: what the DSTS module costs on top of its backbone, as ratios measured in one run.
+
+    python bench/model_overhead.py [--batch 32] [--frames 16] [--size 32] [--reps 20] [--device auto]
+
+Reports, with repetitions interleaved (A B A B ...) and medians taken so that a noisy shared machine
+affects both sides alike:
+  * training step (forward + backward): tsm_tiny + DSTS / tsm_tiny alone      (target <= 1.10)
+  * inference with hard gates:           tsm_tiny + DSTS / tsm_tiny alone      (target <= 1.05)
+  * one DSTS layer, search mode (relaxed kernels) / the discretised layer
+  * peak memory of a training step of each (CUDA: max allocated; CPU: growth of the peak RSS of a fresh
+    process over its size after imports and model construction)
+"""
+import argparse, json, resource, statistics, subprocess, sys, time
+from pathlib import Path
+import torch
+from dsts.core import atomic_json
+from dsts.model import build_model
+from dsts.neurons import DSTSLayer
+from dsts.search import MixedSTKernel
+
+
+def sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+
+def timed(fn, dev):
+    sync(dev); t = time.perf_counter(); fn(); sync(dev); return time.perf_counter() - t
+
+
+def interleaved(fns: dict, reps: int, dev) -> dict:
+    for f in fns.values(): f(); f()       # warm-up
+    times = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, f in fns.items(): times[k].append(timed(f, dev))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def models(dev):
+    return {'backbone': build_model(dict(dsts=dict(enabled=False)), 48).to(dev),
+            'dsts': build_model({}, 48).to(dev)}
+
+
+def peak_memory_child(name, batch, frames, size, dev):
+    "Peak memory of one training step of model `name`, measured in a fresh process."
+    code = (f"import torch, resource; from bench.model_overhead import models; dev=torch.device('{dev}');"
+            f"m=models(dev)['{name}']; x=torch.randn({batch},3,{frames},{size},{size},device=dev);"
+            f"rss=lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024; base=rss();"
+            f"m(x).sum().backward();"
+            f"print(torch.cuda.max_memory_allocated() if dev.type=='cuda' else rss()-base)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--batch', type=int, default=32); ap.add_argument('--frames', type=int, default=16)
+    ap.add_argument('--size', type=int, default=32); ap.add_argument('--reps', type=int, default=20)
+    ap.add_argument('--device', default='auto', help='auto | cpu | cuda')
+    ap.add_argument('--json', default='bench/out/model.json')
+    a = ap.parse_args()
+    dev = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else 'cpu' if a.device == 'auto' else a.device)
+    torch.manual_seed(0)
+    ms = models(dev)
+    x = torch.randn(a.batch, 3, a.frames, a.size, a.size, device=dev)
+
+    def train_step(m):
+        def f():
+            m.train(); m.zero_grad(set_to_none=True); m(x).sum().backward()
+        return f
+
+    def infer(m):
+        def f():
+            m.eval()
+            with torch.no_grad(): m(x)
+        return f
+
+    tr = interleaved({k: train_step(m) for k, m in ms.items()}, a.reps, dev)
+    inf = interleaved({k: infer(m) for k, m in ms.items()}, a.reps, dev)
+    # one layer on the backbone's feature map: relaxed (search) kernels vs the discretised ones
+    with torch.no_grad(): f = ms['backbone'].backbone.forward_features(x)
+    C = f.shape[1]
+    mixed = DSTSLayer(C, 16, 4, kernel=MixedSTKernel(C, 16, 4)).to(dev)
+    fixed = DSTSLayer(C, 16, 4, kernel=mixed.kernel.to_discrete()).to(dev)
+    fr = f.detach().requires_grad_()
+    lay = interleaved({'search': lambda: mixed(fr).sum().backward(), 'discrete': lambda: fixed(fr).sum().backward()}, a.reps, dev)
+    mem = {k: peak_memory_child(k, a.batch, a.frames, a.size, dev) for k in ms}
+    out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, reps=a.reps,
+               train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
+               ratios=dict(train_dsts_over_backbone=tr['dsts'] / tr['backbone'], infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
+                           layer_search_over_discrete=lay['search'] / lay['discrete']))
+    atomic_json(a.json, out)
+    r = out['ratios']
+    print(f"device {dev}, {a.batch} clips of {a.frames}x{a.size}x{a.size}, median of {a.reps} interleaved repetitions")
+    print(f"train step   backbone {tr['backbone']*1e3:8.1f} ms   + DSTS {tr['dsts']*1e3:8.1f} ms   ratio {r['train_dsts_over_backbone']:.3f} (target <= 1.10)")
+    print(f"inference    backbone {inf['backbone']*1e3:8.1f} ms   + DSTS {inf['dsts']*1e3:8.1f} ms   ratio {r['infer_dsts_over_backbone']:.3f} (target <= 1.05)")
+    print(f"DSTS layer   discrete {lay['discrete']*1e3:8.1f} ms   search {lay['search']*1e3:8.1f} ms   ratio {r['layer_search_over_discrete']:.3f}")
+    print("peak memory  " + '   '.join(f"{k} {v / 2**20:.0f} MiB" if v else f"{k} n/a" for k, v in mem.items()))
+    print(f'-> {a.json}')
+
+
+if __name__ == '__main__':
+    main()
