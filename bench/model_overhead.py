@@ -7,8 +7,8 @@ affects both sides alike:
   * training step (forward + backward): tsm_tiny + DSTS / tsm_tiny alone      (target <= 1.10)
   * inference with hard gates:           tsm_tiny + DSTS / tsm_tiny alone      (target <= 1.05)
   * one DSTS layer, search mode (relaxed kernels) / the discretised layer
-  * peak memory of a training step of each (CUDA: max allocated; CPU: growth of the peak RSS of a fresh
-    process over its size after imports and model construction)
+  * peak memory of a training step of each (CUDA: max allocated; CPU: peak RSS of a fresh process that
+    imports, builds the model and runs one step, so it includes torch itself)
 """
 import argparse, json, resource, statistics, subprocess, sys, time
 from pathlib import Path
@@ -44,11 +44,11 @@ def peak_memory_child(name, batch, frames, size, dev):
     "Peak memory of one training step of model `name`, measured in a fresh process."
     code = (f"import torch, resource; from bench.model_overhead import models; dev=torch.device('{dev}');"
             f"m=models(dev)['{name}']; x=torch.randn({batch},3,{frames},{size},{size},device=dev);"
-            f"rss=lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024; base=rss();"
             f"m(x).sum().backward();"
-            f"print(torch.cuda.max_memory_allocated() if dev.type=='cuda' else rss()-base)")
+            f"print(torch.cuda.max_memory_allocated() if dev.type=='cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
-    return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+    if out.returncode != 0: print(f'peak memory of {name}: measurement failed:\n{out.stderr[-800:]}', file=sys.stderr); return None
+    return int(out.stdout.strip().splitlines()[-1])
 
 
 def main():
