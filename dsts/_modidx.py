@@ -154,4 +154,7 @@ d = { 'settings': { 'branch': 'main',
                                       'dsts.synth.something.render_something': ( 'synth.something.html#render_something',
                                                                                  'dsts/synth/something.py'),
                                       'dsts.synth.something.template_name': ( 'synth.something.html#template_name',
-                                                                              'dsts/synth/something.py')}}}
+                                                                              'dsts/synth/something.py')},
+            'dsts.udl': { 'dsts.udl.apply_grads': ('udl.html#apply_grads', 'dsts/udl.py'),
+                          'dsts.udl.partition': ('udl.html#partition', 'dsts/udl.py'),
+                          'dsts.udl.udl_grads': ('udl.html#udl_grads', 'dsts/udl.py')}}}
