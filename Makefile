@@ -60,6 +60,7 @@ synth: $(STAMP) ## only generate the synthetic benchmarks
 bench: $(STAMP) ## throughput benchmarks (bench/*.py), printed as a table
 	$(BIN)/python bench/data_throughput.py
 	$(BIN)/python bench/model_overhead.py
+	$(BIN)/python bench/train_step.py
 
 lab: $(STAMP) ## jupyter lab with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs
