@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 README.md: nbs/index.ipynb $(STAMP)
-	$(BIN)/jupyter nbconvert --to markdown --execute --ExecutePreprocessor.kernel_name=python3 --output-dir . --output README nbs/index.ipynb --log-level WARN
+	$(BIN)/jupyter nbconvert --to markdown --execute --ExecutePreprocessor.kernel_name=python3 --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=remove_input --output-dir . --output README nbs/index.ipynb --log-level WARN
 
 readme: README.md ## render nbs/index.ipynb (executed) to README.md (nbdev_readme needs quarto)
 
@@ -32,6 +32,7 @@ venv: $(STAMP) ## create .venv from requirements.txt and install dsts editable
 
 repro: $(STAMP) ## run the default pipeline (dvc repro): benchmarks, tables, figures
 	$(BIN)/dvc repro
+	$(MAKE) --no-print-directory -B README.md
 
 test: $(STAMP) ## every test: pytest, nbdev_test, notebooks clean and library in sync
 	$(MAKE) check-sync
