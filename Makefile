@@ -30,8 +30,8 @@ $(STAMP): requirements.txt setup.py settings.ini
 
 venv: $(STAMP) ## create .venv from requirements.txt and install dsts editable
 
-repro: $(STAMP) ## run the default pipeline (dvc repro): benchmarks, tables, figures
-	$(BIN)/dvc repro
+repro: ## set-up + the default pipeline (dvc repro, timed into results/repro-time.json), then README.md
+	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
 	$(MAKE) --no-print-directory -B README.md
 
 test: $(STAMP) ## every test: pytest, nbdev_test, notebooks clean and library in sync

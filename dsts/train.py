@@ -273,8 +273,8 @@ def classification_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict:
 def _autocast(device, amp):
     return lambda: torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda')
 
-def train(cfg: dict, out, resume: bool=False, log=print) -> dict:
-    "Train the run described by `cfg` (a params dict, resolved by `run_config`) into folder `out`; returns the metrics."
+def train(cfg: dict, out, resume: bool=False, log=print, on_epoch=None) -> dict:
+    "Train the run described by `cfg` (a params dict, resolved by `run_config`) into folder `out`; returns the metrics. `on_epoch(epoch, model, record)` is called on rank 0 after each epoch."
     cfg = run_config(cfg)
     out = Path(out)
     rank, world = dist_info()
@@ -356,13 +356,14 @@ def train(cfg: dict, out, resume: bool=False, log=print) -> dict:
                 (f"  rates {' '.join(f'{v:.2f}' for v in rec['rates'])}" if 'rates' in rec else '') +
                 f"  lr {rec['lr']:.2e}  {times[-1]:.1f} s")
             save_checkpoint(ck_path, model, opt, sched, cfg, epoch + 1, step, history, loaders['classes'])
+            if on_epoch is not None: on_epoch(epoch + 1, model, rec)
     metrics = None
     if rank == 0:
         pr = predict(model, loaders['test'], device, t['amp'], t['progress'])
         x0 = next(iter(loaders['test']))[0][:1]
         x0 = x0.flatten(0, 1)[:1] if x0.ndim == 6 else x0
         rates = [g.mean().item() for g in pr['gates']] or None
-        metrics = dict(dataset=d['dataset'], seed=cfg['seed'], epochs=t['epochs'],
+        metrics = dict(dataset=d['dataset'], seed=cfg['seed'], epochs=t['epochs'], classes=len(loaders['classes']),
                        test=classification_metrics(pr['probs'], pr['labels']),
                        train=dict(loss=history[-1]['loss'], top1=history[-1]['top1']) if history else {},
                        rates=[round(r, 6) for r in rates] if rates else [],

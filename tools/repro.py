@@ -1,0 +1,36 @@
+#!/usr/bin/env python
+"""`dvc repro`, timed: what `make repro` runs after its set-up.
+
+Runs `dvc repro` with any arguments given after `--`, streams its output, and records the wall-clock times in
+`results/repro-time.json`, which the README quotes (numbers measured, never typed): the last run that
+reproduced something (`full`: set-up, `dvc repro` and total seconds) and the last run that found everything up to
+date (`noop`). Exits with `dvc repro`'s status; on failure the file is left as it was.
+"""
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT/'results'/'repro-time.json'
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--started', type=float, default=None, help='UNIX time at which `make repro` started (its set-up counts from there)')
+    p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` (after --)')
+    a = p.parse_args(argv)
+    t0 = time.time()
+    proc = subprocess.Popen([Path(sys.executable).parent/'dvc', 'repro', *a.dvc_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    noop = False
+    for line in proc.stdout:
+        sys.stdout.write(line); sys.stdout.flush()
+        noop |= 'Data and pipelines are up to date' in line
+    if proc.wait(): return proc.returncode
+    t1 = time.time()
+    rec = json.loads(OUT.read_text()) if OUT.exists() else {}
+    setup = round(t0 - a.started, 1) if a.started else None
+    rec['noop' if noop else 'full'] = dict(setup_s=setup, dvc_repro_s=round(t1 - t0, 1), total_s=round(t1 - (a.started or t0), 1),
+                                           cpus=os.cpu_count())
+    tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1) + '\n'); tmp.replace(OUT)
+    print(f"dvc repro: {t1 - t0:.1f} s" + (f" (set-up before it {setup:.1f} s)" if setup is not None else '') + f" -> {OUT.relative_to(ROOT)}")
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
