@@ -15,7 +15,7 @@ README.md: nbs/index.ipynb $(STAMP)
 
 readme: README.md ## render nbs/index.ipynb (executed) to README.md (nbdev_readme needs quarto)
 
-.PHONY: readme help venv repro test test-fast test-slow nbtest pytest check-sync export clean lab bench synth
+.PHONY: readme help venv repro test test-fast test-slow nbtest pytest check-sync export clean lab bench synth docs browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -34,7 +34,8 @@ repro: ## set-up + the default pipeline (dvc repro, timed into results/repro-tim
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
 	$(MAKE) --no-print-directory -B README.md
 
-test: $(STAMP) ## every test: pytest, nbdev_test, notebooks clean and library in sync
+test: $(STAMP) ## every test: pytest (docs site in Chromium included), nbdev_test, notebooks clean and library in sync
+	$(MAKE) --no-print-directory browser
 	$(MAKE) check-sync
 	$(MAKE) pytest
 	$(MAKE) nbtest
@@ -62,6 +63,14 @@ bench: $(STAMP) ## throughput benchmarks (bench/*.py), printed as a table
 	$(BIN)/python bench/data_throughput.py
 	$(BIN)/python bench/model_overhead.py
 	$(BIN)/python bench/train_step.py
+
+docs: $(STAMP) ## the documentation site into _docs/ (notebooks executed with the project's kernel; no quarto needed)
+	$(BIN)/python tools/docs.py
+
+browser: ## headless Chromium for the docs test (Debian's chromium + chromium-driver; installs them when root)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { test "$$(id -u)" = 0 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
+	  echo "make browser: chromium could not be installed here (needs root and a Debian mirror): the browser test will be skipped"
 
 lab: $(STAMP) ## jupyter lab with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs

@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Build the documentation site from nbdev's processed notebooks, without quarto.
+
+`nbdev_docs` needs quarto, which no registry this project reaches ships. This script keeps nbdev's own
+processing and swaps only the renderer:
+
+1. `nbdev_proc_nbs` writes `_proc/*.ipynb`: directives applied (`#| hide` cells gone), `show_doc` cells added and
+   run, so each exported function carries its signature and the table of its parameters' trailing comments;
+2. each processed library notebook is executed with the project's Jupyter kernel (`dsts`, the one `make lab`
+   uses), top to bottom, skipping the cells flagged `slow`/`cuda` exactly as `nbdev_test` does (those keep the
+   outputs stored in the notebook); a notebook that fails to run fails the build, naming the notebook and cell;
+3. every notebook becomes a Markdown page (figures written as PNG files beside it), `results/results.md` becomes
+   the Results page, and `mkdocs build --strict` (mkdocs-material) renders `_docs/`, with the sidebar of
+   `mkdocs.yml`, which follows the method: data -> backbone -> specialized neurons -> search -> UDL -> training
+   -> results.
+
+Users who have quarto can still run `nbdev_docs`; it reads the same notebooks.
+"""
+import argparse, base64, json, os, re, shutil, subprocess, sys, time
+import yaml
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROC, SRC, SITE = ROOT/'_proc', ROOT/'_proc'/'site', ROOT/'_docs'
+SKIP_FLAGS = {'slow', 'cuda'}           # settings.ini tst_flags: the cells nbdev_test skips by default
+FOLDERS = ('', 'tutorials')             # library notebooks and tutorials; nbs/pipeline/ are DVC stages, not pages
+
+def directives(src: str) -> dict:
+    "The `#| key: value` lines at the top of a cell, as {key: value or ''}."
+    d = {}
+    for line in src.splitlines():
+        if not line.startswith('#|'): break
+        k, _, v = line[2:].strip().partition(':')
+        for word in (k.split() if not v else [k]): d[word.strip()] = v.strip()
+    return d
+
+def runs(cell) -> bool:
+    "Whether the docs build executes this code cell (nbdev_test's rule: flagged or `eval: false` cells do not run)."
+    d = directives(''.join(cell['source']))
+    return not (d.keys() & SKIP_FLAGS) and d.get('eval', 'true').lower() != 'false'
+
+def execute(path: str, kernel: str='dsts', timeout: int=900) -> tuple[str, float]:
+    "Execute the notebook at `path` in place with `kernel`; skipped cells keep their stored outputs."
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    path, t0 = Path(path), time.perf_counter()
+    nb = nbformat.read(path, as_version=4)
+    todo = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and runs(c)]
+    sub = nbformat.v4.new_notebook(metadata=nb.metadata, cells=[nb.cells[i] for i in todo])
+    try: NotebookClient(sub, kernel_name=kernel, timeout=timeout, resources={'metadata': {'path': str(path.parent)}}).execute()
+    except CellExecutionError as e:
+        raise RuntimeError(f"{path.relative_to(PROC)} failed to run with kernel {kernel!r}:\n{e}") from None
+    for i, c in zip(todo, sub.cells): nb.cells[i] = c
+    nbformat.write(nb, path)
+    return str(path.relative_to(PROC)), time.perf_counter() - t0
+
+def _fence(text: str, lang: str='') -> str:
+    return f"```{lang}\n{text.rstrip()}\n```\n"
+
+def page(nb_path: Path, out_dir: Path) -> str:
+    "Markdown for one processed notebook; its PNG figures are written to `out_dir/<stem>/`."
+    nb, stem, md, n_img = json.loads(nb_path.read_text()), nb_path.stem, [], 0
+    for cell in nb['cells']:
+        src = ''.join(cell['source'])
+        if cell['cell_type'] == 'markdown': md.append(src + '\n'); continue
+        if cell['cell_type'] == 'raw' and src.startswith('---'):      # nbdev's front matter: the notebook's title and summary
+            fm = yaml.safe_load(src.strip().strip('-')) or {}
+            md.append(f"# {fm.get('title', stem)}\n\n" + (f"> {fm['description']}\n" if fm.get('description') else '')); continue
+        if cell['cell_type'] != 'code': continue
+        d = directives(src)
+        if 'include' in d and d['include'] == 'false': continue
+        code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
+        if code and d.get('echo', 'true') != 'false': md.append(_fence(code, 'python'))
+        if d.get('output', 'true') == 'false': continue
+        for o in cell.get('outputs', []):
+            data = o.get('data', {})
+            if o['output_type'] == 'stream': md.append(_fence(''.join(o['text'])))
+            elif 'image/png' in data:
+                n_img += 1
+                f = out_dir/stem/f'figure-{n_img}.png'
+                f.parent.mkdir(parents=True, exist_ok=True)
+                f.write_bytes(base64.b64decode(data['image/png']))
+                md.append(f'![figure {n_img}]({stem}/{f.name})\n')
+            elif 'text/markdown' in data: md.append(''.join(data['text/markdown']) + '\n')
+            elif 'text/html' in data: md.append('<div class="nb-output" markdown="0">\n' + ''.join(data['text/html']).strip() + '\n</div>\n')
+            elif 'text/plain' in data: md.append(_fence(''.join(data['text/plain'])))
+            elif o['output_type'] == 'error': raise RuntimeError(f"{nb_path.name}: a cell's stored output is an error ({o['ename']})")
+    return '\n'.join(md)
+
+def results_page(out_dir: Path) -> str:
+    "The Results page: `results/results.md` as the tables stage wrote it, figures copied beside it."
+    res = ROOT/'results'/'results.md'
+    if not res.exists(): return '# Results\n\nNo results yet: run `make repro`.\n'
+    shutil.copytree(ROOT/'results'/'figures', out_dir/'results'/'figures', dirs_exist_ok=True)
+    text = res.read_text()
+    # results.md links figures as results/figures/... (relative to the repository root, for the README)
+    return text.replace('](results/tables/', '](https://github.com/dsts/dsts/blob/main/results/tables/')
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog='Output: _docs/index.html. `make docs` runs this.')
+    p.add_argument('--no-exec', action='store_true', help='render the stored outputs only (fast; figures that only an executed cell makes are missing)')
+    p.add_argument('--kernel', default='dsts', help='Jupyter kernel that executes the notebooks (default: dsts, installed by `make venv`)')
+    p.add_argument('--workers', type=int, default=2, help='notebooks executed in parallel (default: 2)')
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    os.environ.update(HF_HUB_OFFLINE='1', MPLBACKEND='Agg')   # the kernels inherit this: offline, no display
+    shutil.rmtree(PROC, ignore_errors=True)
+    subprocess.run([Path(sys.executable).parent/'nbdev_proc_nbs', '--skip_folder_re', r'^(pipeline|[_.].*)$'], cwd=ROOT, check=True)
+    nbs = sorted(f for d in FOLDERS for f in (PROC/d).glob('*.ipynb') if f.name != 'index.ipynb')
+    if not a.no_exec:
+        with ProcessPoolExecutor(a.workers) as ex:
+            for name, secs in ex.map(execute, nbs, [a.kernel] * len(nbs)): print(f'  executed {name:34s} {secs:6.1f} s', flush=True)
+    SRC.mkdir(parents=True, exist_ok=True)
+    for f in nbs:
+        dest = SRC/f.relative_to(PROC).with_suffix('.md')
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(page(f, dest.parent))
+    # the home page is the README (nbs/index.ipynb rendered by `make readme`): its links point into the repository
+    readme = (ROOT/'README.md').read_text()
+    (SRC/'index.md').write_text(readme)
+    (SRC/'results.md').write_text(results_page(SRC))
+    (SRC/'extra.css').write_text('.nb-output { overflow-x: auto; font-size: .7rem; }\n')
+    shutil.rmtree(SITE, ignore_errors=True)
+    subprocess.run([Path(sys.executable).parent/'mkdocs', 'build', '--strict', '--quiet', '-f', ROOT/'mkdocs.yml'], cwd=ROOT, check=True)
+    print(f'docs: {SITE/"index.html"}  ({len(nbs) + 2} pages, {time.perf_counter() - t0:.0f} s)')
+
+if __name__ == '__main__': main()
