@@ -1,6 +1,6 @@
 # dsts: two commands do everything on a fresh clone.
 #   make repro   set-up + the default DVC pipeline (synthetic benchmarks, CPU)
-#   make test    set-up + every test (pytest, notebook tests, clean/sync check)
+#   make test    set-up + every test (clean/sync check, pytest: notebooks executed, docs site, pipeline smoke test)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -34,11 +34,13 @@ repro: ## set-up + the default pipeline (dvc repro, timed into results/repro-tim
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
 	$(MAKE) --no-print-directory -B README.md
 
-test: $(STAMP) ## every test: pytest (docs site in Chromium included), nbdev_test, notebooks clean and library in sync
+# The library notebooks' own tests run once, inside pytest: tests/test_docs.py builds the docs site, which executes
+# every notebook top to bottom with the project's kernel under nbdev_test's rules (slow/cuda cells skipped).
+# `make nbtest` runs the same cells through nbdev_test, for a quick check without the site.
+test: $(STAMP) ## every test: notebooks clean and library in sync, then pytest (every notebook executed, docs site in Chromium)
 	$(MAKE) --no-print-directory browser
 	$(MAKE) check-sync
 	$(MAKE) pytest
-	$(MAKE) nbtest
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests
@@ -76,7 +78,7 @@ lab: $(STAMP) ## jupyter lab with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs
 
 clean: ## remove generated artefacts (keeps .venv; `make distclean` removes it too)
-	rm -rf artifacts results/runs _proc _docs .pytest_cache bench/out
+	rm -rf artifacts results/runs _exec _proc _docs .pytest_cache bench/out
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
 distclean: clean

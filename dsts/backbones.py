@@ -99,7 +99,7 @@ BACKBONES = {
     'tsm_resnet50':     dict(timm='resnet50', wrap='tsm'),
     'timesformer_small': dict(timm='vit_small_patch16_224', wrap='timesformer'),
     'timesformer_base': dict(timm='vit_base_patch16_224', wrap='timesformer'),
-    'timesformer_tiny': dict(timm='vit_tiny_patch16_224', wrap='timesformer', kw=dict(patch_size=4, depth=4, img_size=32)),
+    'timesformer_tiny': dict(timm='vit_tiny_patch16_224', wrap='timesformer', kw=dict(patch_size=8, embed_dim=96, num_heads=3, depth=4, img_size=32)),
     'tsm_tiny':         dict(build=_tiny_resnet, wrap='tsm'),
     'frame_tiny':       dict(build=_tiny_resnet, wrap='frame'),
 }

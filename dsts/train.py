@@ -419,7 +419,11 @@ def apply_sets(cfg: dict, sets) -> dict:
         *path, last = key.strip().split('.')
         node = cfg
         for p in path: node = node.setdefault(p, {})
-        node[last] = yaml.safe_load(val)
+        v = yaml.safe_load(val)
+        if isinstance(v, str):       # YAML 1.1 reads `1e-3` as a string; on a command line it means the number
+            try: v = float(v) if v.strip().lower() not in ('nan', 'inf', '-inf', 'infinity') else v
+            except ValueError: pass
+        node[last] = v
     return cfg
 
 def params_for(params_file='params.yaml', profile: str|None=None, sets=None, variant: str|None=None) -> dict:

@@ -24,7 +24,7 @@ def test_every_notebook_ran_with_the_project_kernel(site):
     nbs = sorted(p.relative_to(ROOT/'nbs').with_suffix('') for d in ('', 'tutorials') for p in (ROOT/'nbs'/d).glob('*.ipynb') if p.name != 'index.ipynb')
     import nbformat
     for name in nbs:
-        nb = nbformat.read(ROOT/'_proc'/f'{name}.ipynb', as_version=4)
+        nb = nbformat.read(ROOT/'_exec'/f'{name}.ipynb', as_version=4)
         errors = [o for c in nb.cells for o in c.get('outputs', []) if o.output_type == 'error']
         assert not errors, f'{name}: {errors[0].ename}'
         ran = [c for c in nb.cells if c.cell_type == 'code' and c.get('execution_count')]

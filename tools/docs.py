@@ -4,11 +4,12 @@
 `nbdev_docs` needs quarto, which no registry this project reaches ships. This script keeps nbdev's own
 processing and swaps only the renderer:
 
-1. `nbdev_proc_nbs` writes `_proc/*.ipynb`: directives applied (`#| hide` cells gone), `show_doc` cells added and
-   run, so each exported function carries its signature and the table of its parameters' trailing comments;
-2. each processed library notebook is executed with the project's Jupyter kernel (`dsts`, the one `make lab`
-   uses), top to bottom, skipping the cells flagged `slow`/`cuda` exactly as `nbdev_test` does (those keep the
-   outputs stored in the notebook); a notebook that fails to run fails the build, naming the notebook and cell;
+1. each library notebook and tutorial is copied to `_exec/` and executed there with the project's Jupyter kernel
+   (`dsts`, the one `make lab` uses), top to bottom, skipping the cells flagged `slow`/`cuda` exactly as
+   `nbdev_test` does (those keep the outputs stored in the notebook); a notebook that fails to run fails the
+   build, naming the notebook and the cell;
+2. nbdev's `proc_nbs` (what `nbdev_proc_nbs --path _exec` runs) writes `_proc/*.ipynb`: directives applied (`#| hide` and exported source
+   cells give way to `show_doc`, which prints each function's signature with its parameters' trailing comments);
 3. every notebook becomes a Markdown page (figures written as PNG files beside it), `results/results.md` becomes
    the Results page, and `mkdocs build --strict` (mkdocs-material) renders `_docs/`, with the sidebar of
    `mkdocs.yml`, which follows the method: data -> backbone -> specialized neurons -> search -> UDL -> training
@@ -22,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROC, SRC, SITE = ROOT/'_proc', ROOT/'_proc'/'site', ROOT/'_docs'
+EXEC, PROC, SRC, SITE = ROOT/'_exec', ROOT/'_proc', ROOT/'_proc'/'site', ROOT/'_docs'
 SKIP_FLAGS = {'slow', 'cuda'}           # settings.ini tst_flags: the cells nbdev_test skips by default
 FOLDERS = ('', 'tutorials')             # library notebooks and tutorials; nbs/pipeline/ are DVC stages, not pages
 
@@ -36,9 +37,9 @@ def directives(src: str) -> dict:
     return d
 
 def runs(cell) -> bool:
-    "Whether the docs build executes this code cell (nbdev_test's rule: flagged or `eval: false` cells do not run)."
-    d = directives(''.join(cell['source']))
-    return not (d.keys() & SKIP_FLAGS) and d.get('eval', 'true').lower() != 'false'
+    "Whether the docs build executes this code cell (nbdev_test's rule: flagged, `eval: false` and `nbdev_export()` cells do not run)."
+    src = ''.join(cell['source']); d = directives(src)
+    return not (d.keys() & SKIP_FLAGS) and d.get('eval', 'true').lower() != 'false' and 'nbdev_export(' not in src
 
 def execute(path: str, kernel: str='dsts', timeout: int=900) -> tuple[str, float]:
     "Execute the notebook at `path` in place with `kernel`; skipped cells keep their stored outputs."
@@ -51,13 +52,28 @@ def execute(path: str, kernel: str='dsts', timeout: int=900) -> tuple[str, float
     sub = nbformat.v4.new_notebook(metadata=nb.metadata, cells=[nb.cells[i] for i in todo])
     try: NotebookClient(sub, kernel_name=kernel, timeout=timeout, resources={'metadata': {'path': str(path.parent)}}).execute()
     except CellExecutionError as e:
-        raise RuntimeError(f"{path.relative_to(PROC)} failed to run with kernel {kernel!r}:\n{e}") from None
+        raise RuntimeError(f"nbs/{path.relative_to(EXEC)} failed to run with kernel {kernel!r}:\n{e}") from None
     for i, c in zip(todo, sub.cells): nb.cells[i] = c
     nbformat.write(nb, path)
-    return str(path.relative_to(PROC)), time.perf_counter() - t0
+    return str(path.relative_to(EXEC)), time.perf_counter() - t0
 
 def _fence(text: str, lang: str='') -> str:
     return f"```{lang}\n{text.rstrip()}\n```\n"
+
+def front_matter(nb: dict) -> dict:
+    "nbdev's front matter (title, description, output-file) from a processed notebook's first raw cell."
+    src = ''.join(nb['cells'][0]['source']) if nb['cells'] and nb['cells'][0]['cell_type'] == 'raw' else ''
+    return (yaml.safe_load(src.strip().strip('-')) or {}) if src.startswith('---') else {}
+
+def local_links(text: str, here: Path, pages: dict) -> str:
+    "nbdev's links to symbols point at the quarto site (`doc_host/doc_baseurl/neurons.html#gate`): point them at our pages."
+    import configparser
+    c = configparser.ConfigParser(); c.read(ROOT/'settings.ini'); d = c['DEFAULT']
+    base = d.get('doc_host', '').rstrip('/') + d.get('doc_baseurl', '').rstrip('/') + '/'
+    def sub(m):
+        target = pages.get(m.group(1))
+        return f"]({os.path.relpath(target, here.parent)}{m.group(2) or ''})" if target else m.group(0)
+    return re.sub(r'\]\(' + re.escape(base) + r'([\w./-]+\.html)(#[^)]*)?\)', sub, text)
 
 def page(nb_path: Path, out_dir: Path) -> str:
     "Markdown for one processed notebook; its PNG figures are written to `out_dir/<stem>/`."
@@ -66,7 +82,7 @@ def page(nb_path: Path, out_dir: Path) -> str:
         src = ''.join(cell['source'])
         if cell['cell_type'] == 'markdown': md.append(src + '\n'); continue
         if cell['cell_type'] == 'raw' and src.startswith('---'):      # nbdev's front matter: the notebook's title and summary
-            fm = yaml.safe_load(src.strip().strip('-')) or {}
+            fm = front_matter(nb)
             md.append(f"# {fm.get('title', stem)}\n\n" + (f"> {fm['description']}\n" if fm.get('description') else '')); continue
         if cell['cell_type'] != 'code': continue
         d = directives(src)
@@ -105,18 +121,25 @@ def main(argv=None):
     p.add_argument('--workers', type=int, default=2, help='notebooks executed in parallel (default: 2)')
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    os.environ.update(HF_HUB_OFFLINE='1', MPLBACKEND='Agg')   # the kernels inherit this: offline, no display
-    shutil.rmtree(PROC, ignore_errors=True)
-    subprocess.run([Path(sys.executable).parent/'nbdev_proc_nbs', '--skip_folder_re', r'^(pipeline|[_.].*)$'], cwd=ROOT, check=True)
-    nbs = sorted(f for d in FOLDERS for f in (PROC/d).glob('*.ipynb') if f.name != 'index.ipynb')
+    os.chdir(ROOT)                                            # nbdev finds settings.ini from the working directory
+    os.environ.update(HF_HUB_OFFLINE='1', MPLBACKEND='Agg', NO_MKDOCS_2_WARNING='1')   # the kernels inherit this: offline, no display
+    for d in (EXEC, PROC): shutil.rmtree(d, ignore_errors=True)
+    rel = sorted(f.relative_to(ROOT/'nbs') for d in FOLDERS for f in (ROOT/'nbs'/d).glob('*.ipynb') if f.name != 'index.ipynb')
+    for r in rel: (EXEC/r).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/'nbs'/r, EXEC/r)
     if not a.no_exec:
         with ProcessPoolExecutor(a.workers) as ex:
-            for name, secs in ex.map(execute, nbs, [a.kernel] * len(nbs)): print(f'  executed {name:34s} {secs:6.1f} s', flush=True)
+            for name, secs in ex.map(execute, [EXEC/r for r in rel], [a.kernel] * len(rel)): print(f'  executed {name:34s} {secs:6.1f} s', flush=True)
+    # nbdev's processing itself (`proc_nbs`), not the `nbdev_proc_nbs` command: that one first tries to install quarto
+    # (`sudo`, a download) and then `pip install -e .[dev]`, neither of which a docs build should do
+    from nbdev.serve import proc_nbs
+    proc_nbs(EXEC, n_workers=a.workers, force=True)
+    nbs = [PROC/r for r in rel]
     SRC.mkdir(parents=True, exist_ok=True)
-    for f in nbs:
-        dest = SRC/f.relative_to(PROC).with_suffix('.md')
+    md_of = {f: SRC/f.relative_to(PROC).with_suffix('.md') for f in nbs}
+    pages = {front_matter(json.loads(f.read_text())).get('output-file'): d.relative_to(SRC) for f, d in md_of.items()}
+    for f, dest in md_of.items():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(page(f, dest.parent))
+        dest.write_text(local_links(page(f, dest.parent), dest.relative_to(SRC), pages))
     # the home page is the README (nbs/index.ipynb rendered by `make readme`): its links point into the repository
     readme = (ROOT/'README.md').read_text()
     (SRC/'index.md').write_text(readme)

@@ -161,7 +161,10 @@ def read_annotations(name: str, root, split: str='train') -> Annotations:
     if name not in DATASETS: raise ValueError(f"dataset '{name}' is not registered; known: {', '.join(DATASETS)}")
     spec = DATASETS[name]
     if split not in spec['splits']: raise ValueError(f"{name}: split '{split}' unknown; allowed: {', '.join(spec['splits'])}")
-    if not Path(root).is_dir(): raise DataError(root, f"data directory for '{name}' not found")
+    if not Path(root).is_dir():
+        hint = ('generate it with `dvc repro synth` (or `dsts-synth`)' if name.startswith('synth')
+                else 'see data/README.md for where the files go, or point data.root at them')
+        raise DataError(root, f"data directory for '{name}' not found; {hint}")
     return spec['reader'](root, spec['splits'][split])
 
 # %% ../../nbs/01c_data.datasets.ipynb #d1827d8e
