@@ -12,7 +12,7 @@ def nav_pages(nav):
     for item in nav:
         v = next(iter(item.values())) if isinstance(item, dict) else item
         if isinstance(v, list): yield from nav_pages(v)
-        else: yield v
+        elif not v.startswith('http'): yield v      # external links (the source code) are not pages of the site
 
 @pytest.fixture(scope='module')
 def site():

@@ -107,9 +107,9 @@ def page(nb_path: Path, out_dir: Path) -> str:
 
 def results_page(out_dir: Path) -> str:
     "The Results page: `results/results.md` as the tables stage wrote it, figures copied beside it."
-    res = ROOT/'results'/'results.md'
+    res, figs = ROOT/'results'/'results.md', ROOT/'results'/'figures'
+    if figs.exists(): shutil.copytree(figs, out_dir/'results'/'figures', dirs_exist_ok=True)   # the home page (README) shows some too
     if not res.exists(): return '# Results\n\nNo results yet: run `make repro`.\n'
-    shutil.copytree(ROOT/'results'/'figures', out_dir/'results'/'figures', dirs_exist_ok=True)
     text = res.read_text()
     # results.md links figures as results/figures/... (relative to the repository root, for the README)
     return text.replace('](results/tables/', '](https://github.com/dsts/dsts/blob/main/results/tables/')
@@ -122,7 +122,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     os.chdir(ROOT)                                            # nbdev finds settings.ini from the working directory
-    os.environ.update(HF_HUB_OFFLINE='1', MPLBACKEND='Agg', NO_MKDOCS_2_WARNING='1')   # the kernels inherit this: offline, no display
+    os.environ.pop('MPLBACKEND', None)                        # the kernels draw with matplotlib's inline backend (Agg shows nothing)
+    os.environ.update(HF_HUB_OFFLINE='1', NO_MKDOCS_2_WARNING='1')   # the kernels inherit this: offline
     for d in (EXEC, PROC): shutil.rmtree(d, ignore_errors=True)
     rel = sorted(f.relative_to(ROOT/'nbs') for d in FOLDERS for f in (ROOT/'nbs'/d).glob('*.ipynb') if f.name != 'index.ipynb')
     for r in rel: (EXEC/r).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/'nbs'/r, EXEC/r)
