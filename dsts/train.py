@@ -395,7 +395,8 @@ def train_seeds(cfg: dict, out, seeds, jobs: int=1, log=print) -> list[dict]:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     threads = max(1, torch.get_num_threads() // jobs)
-    with ProcessPoolExecutor(min(jobs, len(runs)), mp_context=mp.get_context('spawn')) as ex:
+    start = 'fork' if threads == 1 and 'fork' in mp.get_all_start_methods() else 'spawn'   # fork: no re-import; see above
+    with ProcessPoolExecutor(min(jobs, len(runs)), mp_context=mp.get_context(start)) as ex:
         import dsts.train as lib   # the library's function, picklable by name (also when this runs in a notebook)
         res = list(ex.map(lib._train_one, [(c, o, threads) for c, o in runs]))
     for (c, _), (_, lines) in zip(runs, res): log(f"--- seed {c['seed']}\n" + '\n'.join(l for l in lines if not l.startswith('dsts-train')))
