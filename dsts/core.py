@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 # %% auto #0
-__all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'load_params', 'atomic_file', 'atomic_write',
+__all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'yaml_load', 'load_params', 'atomic_file', 'atomic_write',
            'atomic_json', 'atomic_dir', 'seed_everything', 'rng_for']
 
 # %% ../nbs/00_core.ipynb #6cbf0356
@@ -52,12 +52,22 @@ def merge_defaults(section: dict|None, defaults: dict, where: str) -> dict:
     return {**defaults, **section}
 
 # %% ../nbs/00_core.ipynb #74ccb3dd
+def yaml_load(text: str):
+    "`yaml.safe_load`, except that floats are read as YAML 1.2 (and DVC) read them: `1e-3` is a number."
+    import re, yaml
+    class Loader(yaml.SafeLoader): pass
+    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != 'tag:yaml.org,2002:float'] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(
+        r'^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+]?[0-9]+)?'
+        r'|\.(?:inf|Inf|INF)|[-+]\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$'), list('-+0123456789.'))
+    return yaml.load(text, Loader)
+
 def load_params(path='params.yaml', section: str|None=None) -> dict:
     "Read a YAML params file; return `section` of it (or all)."
     import yaml
     path = Path(path)
     if not path.exists(): raise ConfigError(f"{path}: params file not found")
-    try: cfg = yaml.safe_load(path.read_text()) or {}
+    try: cfg = yaml_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
     if section is None: return cfg
     if section not in cfg: raise ConfigError(f"{path}: no section '{section}'; sections: {', '.join(cfg)}")

@@ -10,7 +10,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
-from .core import ConfigError, DataError, merge_defaults, load_params, atomic_file, atomic_json, atomic_write, seed_everything
+from .core import ConfigError, DataError, merge_defaults, load_params, yaml_load, atomic_file, atomic_json, atomic_write, seed_everything
 from .data.datasets import DATASETS, read_annotations, holdout, VideoDataset, VideoLoader
 from .data.sampling import MODES
 from .data.transforms import ClipTransform
@@ -412,7 +412,6 @@ def deep_update(base: dict, upd: dict) -> dict:
 
 def apply_sets(cfg: dict, sets) -> dict:
     "Apply `key.sub=value` overrides (YAML values) to a nested dict."
-    import yaml
     cfg = copy.deepcopy(cfg)
     for s in sets or []:
         if '=' not in s: raise ConfigError(f"--set '{s}': expected key=value, e.g. train.epochs=3")
@@ -420,11 +419,7 @@ def apply_sets(cfg: dict, sets) -> dict:
         *path, last = key.strip().split('.')
         node = cfg
         for p in path: node = node.setdefault(p, {})
-        v = yaml.safe_load(val)
-        if isinstance(v, str):       # YAML 1.1 reads `1e-3` as a string; on a command line it means the number
-            try: v = float(v) if v.strip().lower() not in ('nan', 'inf', '-inf', 'infinity') else v
-            except ValueError: pass
-        node[last] = v
+        node[last] = yaml_load(val)       # as params.yaml is read: `1e-3` is a number
     return cfg
 
 def params_for(params_file='params.yaml', profile: str|None=None, sets=None, variant: str|None=None) -> dict:

@@ -65,19 +65,16 @@ def front_matter(nb: dict) -> dict:
     src = ''.join(nb['cells'][0]['source']) if nb['cells'] and nb['cells'][0]['cell_type'] == 'raw' else ''
     return (yaml.safe_load(src.strip().strip('-')) or {}) if src.startswith('---') else {}
 
-def local_links(text: str, here: Path, pages: dict) -> str:
-    "nbdev's links to symbols point at the quarto site (`doc_host/doc_baseurl/neurons.html#gate`): point them at our pages."
-    import configparser
-    c = configparser.ConfigParser(); c.read(ROOT/'settings.ini'); d = c['DEFAULT']
-    base = d.get('doc_host', '').rstrip('/') + d.get('doc_baseurl', '').rstrip('/') + '/'
+def local_links(text: str, here: Path, pages: dict, base: str) -> str:
+    "nbdev's links to symbols point at the quarto site (`base` = doc_host/doc_baseurl/, then `neurons.html#gate`): point them at our pages."
     def sub(m):
         target = pages.get(m.group(1))
         return f"]({os.path.relpath(target, here.parent)}{m.group(2) or ''})" if target else m.group(0)
     return re.sub(r'\]\(' + re.escape(base) + r'([\w./-]+\.html)(#[^)]*)?\)', sub, text)
 
-def page(nb_path: Path, out_dir: Path) -> str:
-    "Markdown for one processed notebook; its PNG figures are written to `out_dir/<stem>/`."
-    nb, stem, md, n_img = json.loads(nb_path.read_text()), nb_path.stem, [], 0
+def page(nb: dict, nb_path: Path, out_dir: Path) -> str:
+    "Markdown for the processed notebook `nb` (read from `nb_path`); its PNG figures are written to `out_dir/<stem>/`."
+    stem, md, n_img = nb_path.stem, [], 0
     for cell in nb['cells']:
         src = ''.join(cell['source'])
         if cell['cell_type'] == 'markdown': md.append(src + '\n'); continue
@@ -134,13 +131,16 @@ def main(argv=None):
     # (`sudo`, a download) and then `pip install -e .[dev]`, neither of which a docs build should do
     from nbdev.serve import proc_nbs
     proc_nbs(EXEC, n_workers=a.workers, force=True)
-    nbs = [PROC/r for r in rel]
+    nbs = {PROC/r: json.loads((PROC/r).read_text()) for r in rel}
     SRC.mkdir(parents=True, exist_ok=True)
     md_of = {f: SRC/f.relative_to(PROC).with_suffix('.md') for f in nbs}
-    pages = {front_matter(json.loads(f.read_text())).get('output-file'): d.relative_to(SRC) for f, d in md_of.items()}
+    pages = {front_matter(nbs[f]).get('output-file'): d.relative_to(SRC) for f, d in md_of.items()}
+    from nbdev.config import get_config
+    cfg = get_config()
+    base = cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/'
     for f, dest in md_of.items():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(local_links(page(f, dest.parent), dest.relative_to(SRC), pages))
+        dest.write_text(local_links(page(nbs[f], f, dest.parent), dest.relative_to(SRC), pages, base))
     # the home page is the README (nbs/index.ipynb rendered by `make readme`): its links point into the repository
     readme = (ROOT/'README.md').read_text()
     (SRC/'index.md').write_text(readme)
