@@ -14,7 +14,8 @@ def clone(tmp_path_factory):
     # the working tree's current notebooks and library, so uncommitted work is what gets tested
     for sub in ('dsts', 'nbs'):
         shutil.rmtree(d/sub); shutil.copytree(ROOT/sub, d/sub, ignore=shutil.ignore_patterns('__pycache__'))
-    for f in ('dvc.yaml', 'params.yaml'): shutil.copy(ROOT/f, d/f)
+    for f in ('dvc.yaml', 'params.yaml', 'data.dvc'): shutil.copy(ROOT/f, d/f)
+    shutil.copytree(ROOT/'.dvc/bundled-remote', d/'.dvc/bundled-remote', dirs_exist_ok=True)
     return d
 
 
@@ -23,6 +24,8 @@ def test_fresh_clone_status_and_pull(clone):
     assert not (clone/'data').exists()
     run([str(BIN/'dvc'), 'pull'], cwd=clone)
     assert (clone/'data'/'README.md').read_text().startswith('# data/')
+    for synth in ('synthdive', 'synthsomething'):   # every dataset has data/<name>: the stages reading it depend on it
+        assert 'generated, not stored' in (clone/'data'/synth/'README.md').read_text()
 
 
 def test_repro_twice_second_is_a_noop(clone):

@@ -1,5 +1,7 @@
 """Pipeline smoke test: a tiny profile through every stage (synth -> search -> train/ablate -> evaluate -> tables) in a
-temporary clone, with the real-data profiles (Diving48 and SSv2 formats) pointed at tiny synthetic data on the CPU."""
+temporary clone, on the real-data profiles: tiny synthetic data written in the Diving48 and SSv2 formats is put
+where real data goes (data/diving48, data/ssv2), tracked with `dvc add data` as data/README.md says, and run on
+the CPU. Then: a second `dvc repro` is a no-op, and changing one dataset invalidates that dataset's stages only."""
 import json, shutil
 import yaml
 from conftest import run, ROOT, BIN, TINY_SYNTH
@@ -14,20 +16,27 @@ def tiny_profile(name, root):
 def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     repo = tmp_path/'repo'
     run(['git', 'clone', '-q', str(ROOT), str(repo)])
-    for f in ('dvc.yaml', 'params.yaml'):             # the working tree's version, committed or not
+    for f in ('dvc.yaml', 'params.yaml', 'data.dvc'):  # the working tree's version, committed or not
         shutil.copy(ROOT/f, repo/f)
+    shutil.copytree(ROOT/'.dvc/bundled-remote', repo/'.dvc/bundled-remote', dirs_exist_ok=True)
     for nb in (ROOT/'nbs/pipeline').glob('*.ipynb'): shutil.copy(nb, repo/'nbs/pipeline'/nb.name)
     shutil.copytree(ROOT/'dsts', repo/'dsts', dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__'))
+    dvc = lambda *a: run([str(BIN/'dvc'), *a], cwd=repo)
     p = yaml.safe_load((repo/'params.yaml').read_text())
     p['synth'] = TINY_SYNTH
     p['model']['dsts'].update(neurons=4)
     p['pipeline'].update(seeds=[0, 1, 2], jobs=1, datasets=['diving48', 'ssv2'], main=['backbone', 'dsts'],
                          ablation_dataset=['diving48'], ablations=['n8'], search_epochs=1, eval=dict(clips=1, crops='three'))
-    p['datasets']['diving48'] = tiny_profile('diving48', 'artifacts/synth/synthdive')
-    p['datasets']['ssv2'] = tiny_profile('ssv2', 'artifacts/synth/synthsomething')
+    p['datasets']['diving48'] = tiny_profile('diving48', 'data/diving48')
+    p['datasets']['ssv2'] = tiny_profile('ssv2', 'data/ssv2')
     p['variants']['n8']['model']['dsts']['neurons'] = 2
     (repo/'params.yaml').write_text(yaml.safe_dump(p, sort_keys=False))
-    r = run([str(BIN/'dvc'), 'repro'], cwd=repo)
+    dvc('pull')                                       # a fresh clone has no data/
+    dvc('repro', 'synth')                             # SynthDive / SynthSomething are written in Diving48 / SSv2 formats
+    for real, synth in (('diving48', 'synthdive'), ('ssv2', 'synthsomething')):
+        shutil.copytree(repo/'artifacts/synth'/synth, repo/'data'/real)
+    dvc('add', 'data')
+    r = dvc('repro')
     for stage in ('search@diving48', 'train@ssv2-dsts', 'ablate@diving48-n8', 'evaluate@ssv2', 'tables'):
         assert f"Running stage '{stage}'" in r.stdout, stage
     m = json.loads((repo/'results/runs/diving48-dsts/metrics.json').read_text())
@@ -38,6 +47,11 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     assert 'C1 on diving48' in res and 'C2 on ssv2' in res
     e = json.loads((repo/'results/eval/diving48/metrics.json').read_text())
     assert e['views'] == dict(clips=1, crops='three') and set(e['attributes']) == {'takeoff', 'somersaults', 'twists', 'position'}
-    assert 'Data and pipelines are up to date' in run([str(BIN/'dvc'), 'repro'], cwd=repo).stdout
-    show = run([str(BIN/'dvc'), 'metrics', 'show'], cwd=repo).stdout
+    assert 'Data and pipelines are up to date' in dvc('repro').stdout
+    show = dvc('metrics', 'show').stdout
     assert 'results/runs/ssv2-backbone/metrics.json' in show
+    # one dataset changes: its stages are out of date, the other dataset's are not
+    (repo/'data/ssv2/NOTE.txt').write_text('a file added to ssv2\n')
+    stale = dvc('status').stdout
+    assert 'train@ssv2-dsts' in stale and 'evaluate@ssv2' in stale and 'search@ssv2' in stale, stale
+    assert '@diving48' not in stale, stale

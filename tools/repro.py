@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """`dvc repro`, timed: what `make repro` runs after its set-up.
 
-Runs `dvc repro` with any arguments given after `--`, streams its output, and records the wall-clock times in
+Runs `dvc repro --pull` with any arguments given after `--` (`--pull` restores `data/` from the DVC remote on a
+fresh clone: the dataset stages depend on `data/<name>`), streams its output, and records the wall-clock times in
 `results/repro-time.json`, which the README quotes (numbers measured, never typed): the last run that
 reproduced something (`full`: set-up, `dvc repro` and total seconds) and the last run that found everything up to
 date (`noop`). Exits with `dvc repro`'s status; on failure the file is left as it was.
@@ -18,7 +19,7 @@ def main(argv=None):
     p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` (after --)')
     a = p.parse_args(argv)
     t0 = time.time()
-    proc = subprocess.Popen([Path(sys.executable).parent/'dvc', 'repro', *a.dvc_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([Path(sys.executable).parent/'dvc', 'repro', '--pull', *a.dvc_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     noop = False
     for line in proc.stdout:
         sys.stdout.write(line); sys.stdout.flush()
