@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-README.md: nbs/index.ipynb $(STAMP)
+README.md: nbs/index.ipynb results/results.md results/repro-time.json $(STAMP)  # it quotes the last run's results and times
 	$(BIN)/jupyter nbconvert --to markdown --execute --ExecutePreprocessor.kernel_name=python3 --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=remove_input --output-dir . --output README nbs/index.ipynb --log-level WARN
 
 readme: README.md ## render nbs/index.ipynb (executed) to README.md (nbdev_readme needs quarto)
@@ -32,7 +32,7 @@ venv: $(STAMP) ## create .venv from requirements.txt and install dsts editable
 
 repro: ## set-up + the default pipeline (dvc repro --pull, timed into results/repro-time.json), then README.md
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
-	$(MAKE) --no-print-directory -B README.md
+	$(MAKE) --no-print-directory README.md
 
 # The library notebooks' own tests run once, inside pytest: tests/test_docs.py builds the docs site, which executes
 # every notebook top to bottom with the project's kernel under nbdev_test's rules (slow/cuda cells skipped).
