@@ -1,4 +1,4 @@
-import os, subprocess, sys
+import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -37,3 +37,14 @@ def run(cmd, cwd=ROOT, check=True, **kw):
 TINY_SYNTH = dict(frames=12, size=32, workers=2,
                   synthdive=dict(train_per_class=1, test_per_class=1),
                   synthsomething=dict(train_per_class=2, val_per_class=1, test_per_class=1, ext='.webm'))
+
+
+def clone_working_tree(dest):
+    """`git clone` this repository to `dest`, then lay the working tree's pipeline over it (library, notebooks,
+    dvc.yaml, params.yaml, data.dvc and the bundled DVC remote), so uncommitted work is what gets tested."""
+    run(['git', 'clone', '-q', str(ROOT), str(dest)])
+    for sub in ('dsts', 'nbs'):
+        shutil.rmtree(dest/sub); shutil.copytree(ROOT/sub, dest/sub, ignore=shutil.ignore_patterns('__pycache__'))
+    for f in ('dvc.yaml', 'params.yaml', 'data.dvc'): shutil.copy(ROOT/f, dest/f)
+    shutil.copytree(ROOT/'.dvc/bundled-remote', dest/'.dvc/bundled-remote', dirs_exist_ok=True)
+    return dest

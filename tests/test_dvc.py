@@ -1,22 +1,13 @@
 """DVC on a fresh clone with no remote configured by the user: status, pull and repro all succeed, and
 a second repro does nothing. Runs the real dvc.yaml's `synth` stage with tiny params in a temporary clone
 (every other stage, and a no-op second `dvc repro` of the whole graph, is in test_pipeline.py)."""
-import shutil, subprocess
-from pathlib import Path
 import pytest, yaml
-from conftest import run, ROOT, TINY_SYNTH, BIN
+from conftest import run, clone_working_tree, TINY_SYNTH, BIN
 
 
 @pytest.fixture(scope='module')
 def clone(tmp_path_factory):
-    d = tmp_path_factory.mktemp('clone')/'dsts'
-    run(['git', 'clone', '-q', str(ROOT), str(d)])
-    # the working tree's current notebooks and library, so uncommitted work is what gets tested
-    for sub in ('dsts', 'nbs'):
-        shutil.rmtree(d/sub); shutil.copytree(ROOT/sub, d/sub, ignore=shutil.ignore_patterns('__pycache__'))
-    for f in ('dvc.yaml', 'params.yaml', 'data.dvc'): shutil.copy(ROOT/f, d/f)
-    shutil.copytree(ROOT/'.dvc/bundled-remote', d/'.dvc/bundled-remote', dirs_exist_ok=True)
-    return d
+    return clone_working_tree(tmp_path_factory.mktemp('clone')/'dsts')
 
 
 def test_fresh_clone_status_and_pull(clone):

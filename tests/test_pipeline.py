@@ -4,7 +4,7 @@ where real data goes (data/diving48, data/ssv2), tracked with `dvc add data` as 
 the CPU. Then: a second `dvc repro` is a no-op, and changing one dataset invalidates that dataset's stages only."""
 import json, shutil
 import yaml
-from conftest import run, ROOT, BIN, TINY_SYNTH
+from conftest import run, clone_working_tree, BIN, TINY_SYNTH
 
 
 def tiny_profile(name, root):
@@ -15,12 +15,7 @@ def tiny_profile(name, root):
 
 def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     repo = tmp_path/'repo'
-    run(['git', 'clone', '-q', str(ROOT), str(repo)])
-    for f in ('dvc.yaml', 'params.yaml', 'data.dvc'):  # the working tree's version, committed or not
-        shutil.copy(ROOT/f, repo/f)
-    shutil.copytree(ROOT/'.dvc/bundled-remote', repo/'.dvc/bundled-remote', dirs_exist_ok=True)
-    for nb in (ROOT/'nbs/pipeline').glob('*.ipynb'): shutil.copy(nb, repo/'nbs/pipeline'/nb.name)
-    shutil.copytree(ROOT/'dsts', repo/'dsts', dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__'))
+    clone_working_tree(repo)
     dvc = lambda *a: run([str(BIN/'dvc'), *a], cwd=repo)
     p = yaml.safe_load((repo/'params.yaml').read_text())
     p['synth'] = TINY_SYNTH
