@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 # %% auto #0
-__all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'yaml_load', 'load_params', 'atomic_file', 'atomic_write',
-           'atomic_json', 'atomic_dir', 'seed_everything', 'rng_for']
+__all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'yaml_load', 'load_params', 'params_source', 'where',
+           'atomic_file', 'atomic_write', 'atomic_json', 'atomic_dir', 'seed_everything', 'rng_for']
 
 # %% ../nbs/00_core.ipynb #6cbf0356
 class ConfigError(ValueError):
@@ -72,6 +72,21 @@ def load_params(path='params.yaml', section: str|None=None) -> dict:
     if section is None: return cfg
     if section not in cfg: raise ConfigError(f"{path}: no section '{section}'; sections: {', '.join(cfg)}")
     return cfg[section]
+
+# %% ../nbs/00_core.ipynb #0b4d7867
+import contextvars
+_PARAMS_SOURCE = contextvars.ContextVar('params_source', default='params.yaml')
+
+@contextlib.contextmanager
+def params_source(path):
+    "Within this block, `where` names the params file `path`."
+    token = _PARAMS_SOURCE.set(str(path))
+    try: yield
+    finally: _PARAMS_SOURCE.reset(token)
+
+def where(key: str='') -> str:
+    "`file:key` for error messages: the params file being read (see `params_source`) and the key in it."
+    return f"{_PARAMS_SOURCE.get()}:{key}" if key else _PARAMS_SOURCE.get()
 
 # %% ../nbs/00_core.ipynb #9aa35b0d
 @contextlib.contextmanager

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch, torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
-from .core import ConfigError, merge_defaults
+from .core import ConfigError, merge_defaults, where
 from .backbones import create_backbone, BACKBONES
 from .neurons import DSTSModule, DSTSLayer, GATES
 from .search import make_kernels, load_arch, ST_MODES, RATIOS
@@ -32,9 +32,9 @@ MODEL_DEFAULTS = dict(
 
 def model_config(section: dict|None=None) -> dict:
     "The `model` section over `MODEL_DEFAULTS`, validated; errors name the key and the allowed values."
-    cfg = merge_defaults(section, MODEL_DEFAULTS, 'params.yaml:model')
-    d = cfg['dsts'] = merge_defaults(cfg['dsts'], MODEL_DEFAULTS['dsts'], 'params.yaml:model.dsts')
-    w = 'params.yaml:model'
+    cfg = merge_defaults(section, MODEL_DEFAULTS, where('model'))
+    d = cfg['dsts'] = merge_defaults(cfg['dsts'], MODEL_DEFAULTS['dsts'], where('model.dsts'))
+    w = where('model')
     if cfg['backbone'] not in BACKBONES: raise ConfigError(f"{w}.backbone '{cfg['backbone']}' unknown; allowed: {', '.join(BACKBONES)}")
     if not 0 <= cfg['dropout'] < 1: raise ConfigError(f"{w}.dropout must be in [0, 1), got {cfg['dropout']}")
     if d['variant'] not in ('dynamic', 'static'): raise ConfigError(f"{w}.dsts.variant '{d['variant']}' unknown; allowed: dynamic, static")

@@ -4,13 +4,13 @@
 
 # %% ../nbs/08_train.ipynb #f1a7c1f2
 from __future__ import annotations
-import argparse, copy, hashlib, json, math, os, sys, time
+import argparse, copy, hashlib, json, math, os, pickle, sys, time
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
-from .core import ConfigError, DataError, merge_defaults, load_params, yaml_load, atomic_file, atomic_json, atomic_write, seed_everything
+from .core import ConfigError, DataError, merge_defaults, load_params, yaml_load, where, params_source, atomic_file, atomic_json, atomic_write, seed_everything
 from .data.datasets import DATASETS, read_annotations, holdout, VideoDataset, VideoLoader
 from .data.sampling import MODES
 from .data.transforms import ClipTransform
@@ -69,23 +69,23 @@ UDL_DEFAULTS = {
 RUN_DEFAULTS = dict(seed=0, device='auto', data=DATA_DEFAULTS, model=MODEL_DEFAULTS, train=TRAIN_DEFAULTS, udl=UDL_DEFAULTS)
 
 # %% ../nbs/08_train.ipynb #b2d2bae0
-def _need(ok: bool, where: str, msg: str):
-    if not ok: raise ConfigError(f"params.yaml:{where} {msg}")
+def _need(ok: bool, key: str, msg: str):
+    if not ok: raise ConfigError(f"{where(key)} {msg}")
 
 def resolve_device(name: str) -> torch.device:
     "`auto` -> CUDA when present, else CPU; asking for CUDA without one is a `ConfigError`."
     if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     _need(name == 'cpu' or name.startswith('cuda'), 'device', f"'{name}' unknown; allowed: auto, cpu, cuda, cuda:N")
     if name.startswith('cuda') and not torch.cuda.is_available():
-        raise ConfigError(f"params.yaml:device is '{name}' but this machine has no CUDA device; use device: auto or cpu")
+        raise ConfigError(f"{where('device')} is '{name}' but this machine has no CUDA device; use device: auto or cpu")
     return torch.device(name)
 
 def run_config(params: dict|None=None) -> dict:
     "The run sections of `params` over `RUN_DEFAULTS`, every key, type and value checked."
-    cfg = merge_defaults(params, RUN_DEFAULTS, 'params.yaml')
-    d = cfg['data'] = merge_defaults(cfg['data'], DATA_DEFAULTS, 'params.yaml:data')
-    t = cfg['train'] = merge_defaults(cfg['train'], TRAIN_DEFAULTS, 'params.yaml:train')
-    u = cfg['udl'] = merge_defaults(cfg['udl'], UDL_DEFAULTS, 'params.yaml:udl')
+    cfg = merge_defaults(params, RUN_DEFAULTS, where())
+    d = cfg['data'] = merge_defaults(cfg['data'], DATA_DEFAULTS, where('data'))
+    t = cfg['train'] = merge_defaults(cfg['train'], TRAIN_DEFAULTS, where('train'))
+    u = cfg['udl'] = merge_defaults(cfg['udl'], UDL_DEFAULTS, where('udl'))
     m = cfg['model'] = model_config(cfg['model'])
     _need(d['dataset'] in DATASETS, 'data.dataset', f"'{d['dataset']}' unknown; allowed: {', '.join(DATASETS)}")
     _need(d['mode'] in MODES, 'data.mode', f"'{d['mode']}' unknown; allowed: {', '.join(MODES)}")
@@ -128,7 +128,7 @@ def make_loaders(cfg: dict) -> dict:
     "`train`, `test` (and `val`) loaders of the run; the training batch is the global batch over the processes."
     d, t = cfg['data'], cfg['train']
     rank, world = dist_info()
-    if t['batch_size'] % world: raise ConfigError(f"params.yaml:train.batch_size={t['batch_size']} is not divisible by the {world} processes")
+    if t['batch_size'] % world: raise ConfigError(f"{where('train.batch_size')}={t['batch_size']} is not divisible by the {world} processes")
     train_ann = read_annotations(d['dataset'], d['root'], 'train')
     test_ann = read_annotations(d['dataset'], d['root'], 'test')
     parts = dict(train=train_ann, test=test_ann)
@@ -232,7 +232,10 @@ def load_checkpoint(path, cfg: dict|None=None) -> dict:
     path = Path(path)
     if not path.exists(): raise ConfigError(f"{path}: checkpoint not found")
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ConfigError(f"{path}: not a readable dsts checkpoint ({type(e).__name__}: {str(e)[:200]})") from None
+    except pickle.UnpicklingError: raise ConfigError(   # PyTorch's own message would suggest turning the safety off: never
+        f"{path}: not a dsts checkpoint, or not one from a trusted source: it holds Python objects that dsts never saves, "
+        "and loading them could run code, so it is refused") from None
+    except Exception as e: raise ConfigError(f"{path}: not a readable dsts checkpoint ({type(e).__name__}; truncated, or not written by torch.save)") from None
     if not isinstance(ck, dict) or 'config' not in ck or 'model' not in ck: raise ConfigError(f"{path}: not a dsts checkpoint (no config or model)")
     if cfg is not None and ck['fingerprint'] != fingerprint(cfg):
         a, b = _flat(ck['config']), _flat(cfg)
@@ -386,15 +389,17 @@ def _train_one(args):
     lines = []
     return train(cfg, out, log=lines.append), lines
 
-def train_seeds(cfg: dict, out, seeds, jobs: int=1, log=print) -> list[dict]:
-    "Train `cfg` once per seed into `out/seed{s}`, `jobs` processes at a time (CPU only); returns the metrics in seed order."
+def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print) -> list[dict]:
+    "Train `cfg` once per seed into `out/seed{s}`, `jobs` processes at a time (CPU only), each with `threads` threads; returns the metrics in seed order."
     cfg = run_config(cfg)
     runs = [({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds]
-    if jobs <= 1 or len(runs) == 1 or resolve_device(cfg['device']).type == 'cuda':
-        return [train(c, o, log=log) for c, o in runs]
+    if resolve_device(cfg['device']).type == 'cuda': return [train(c, o, log=log) for c, o in runs]
+    if jobs <= 1 or len(runs) == 1:
+        before = torch.get_num_threads(); torch.set_num_threads(threads)
+        try: return [train(c, o, log=log) for c, o in runs]
+        finally: torch.set_num_threads(before)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-    threads = max(1, torch.get_num_threads() // jobs)
     start = 'fork' if threads == 1 and 'fork' in mp.get_all_start_methods() else 'spawn'   # fork: no re-import; see above
     with ProcessPoolExecutor(min(jobs, len(runs)), mp_context=mp.get_context(start)) as ex:
         import dsts.train as lib   # the library's function, picklable by name (also when this runs in a notebook)
@@ -449,7 +454,7 @@ def main(argv=None):
     ap.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     a = ap.parse_args(argv)
     try:
-        cfg = run_config(params_for(a.params, a.profile, a.set, a.variant))
+        with params_source(a.params): cfg = run_config(params_for(a.params, a.profile, a.set, a.variant))
         if a.print_config: print(json.dumps(cfg, indent=1, default=str)); return 0
         world = int(os.environ.get('WORLD_SIZE', 1))
         if world > 1 and not dist.is_initialized():

@@ -57,6 +57,13 @@ def execute(path: str, kernel: str='dsts', timeout: int=900) -> tuple[str, float
     nbformat.write(nb, path)
     return str(path.relative_to(EXEC)), time.perf_counter() - t0
 
+def coalesce_streams(cell: dict) -> dict:
+    "The cell with consecutive stream outputs merged and carriage returns applied: a progress bar shows as its last state, once."
+    import nbformat
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+    if cell.get('cell_type') != 'code': return cell
+    return CoalesceStreamsPreprocessor().preprocess_cell(nbformat.from_dict(cell), {}, 0)[0]
+
 def _fence(text: str, lang: str='') -> str:
     return f"```{lang}\n{text.rstrip()}\n```\n"
 
@@ -76,6 +83,7 @@ def page(nb: dict, nb_path: Path, out_dir: Path) -> str:
     "Markdown for the processed notebook `nb` (read from `nb_path`); its PNG figures are written to `out_dir/<stem>/`."
     stem, md, n_img = nb_path.stem, [], 0
     for cell in nb['cells']:
+        cell = coalesce_streams(cell)
         src = ''.join(cell['source'])
         if cell['cell_type'] == 'markdown': md.append(src + '\n'); continue
         if cell['cell_type'] == 'raw' and src.startswith('---'):      # nbdev's front matter: the notebook's title and summary
@@ -120,7 +128,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     os.chdir(ROOT)                                            # nbdev finds settings.ini from the working directory
     os.environ.pop('MPLBACKEND', None)                        # the kernels draw with matplotlib's inline backend (Agg shows nothing)
-    os.environ.update(HF_HUB_OFFLINE='1', NO_MKDOCS_2_WARNING='1')   # the kernels inherit this: offline
+    os.environ.update(HF_HUB_OFFLINE='1', NO_MKDOCS_2_WARNING='1',   # the kernels inherit this: offline, and no tqdm warning
+                      PYTHONWARNINGS='ignore:IProgress not found')  # about ipywidgets (tqdm.auto, imported by huggingface_hub)
     for d in (EXEC, PROC): shutil.rmtree(d, ignore_errors=True)
     rel = sorted(f.relative_to(ROOT/'nbs') for d in FOLDERS for f in (ROOT/'nbs'/d).glob('*.ipynb') if f.name != 'index.ipynb')
     for r in rel: (EXEC/r).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/'nbs'/r, EXEC/r)

@@ -10,7 +10,7 @@ import av
 from ..core import DataError, atomic_file
 
 # %% auto #0
-__all__ = ['read_video', 'write_video', 'read_frames_dir']
+__all__ = ['read_video', 'rgb_to_yuv420p', 'write_video', 'read_frames_dir']
 
 # %% ../../nbs/01_data.video.ipynb #cd9dc18c
 def read_video(path, max_frames: int|None=None, # stop after this many frames (None: all)
@@ -58,13 +58,29 @@ def _stack_rgb(frames) -> np.ndarray:
     it = iter(rgb)   # mixed formats (rare): keep the order
     return np.stack([next(it) if f.ndim == 2 else f for f in frames])
 
+# %% ../../nbs/01_data.video.ipynb #e79ccdc9
+def rgb_to_yuv420p(frames: np.ndarray, # (T, H, W, 3) uint8 RGB, H and W even
+                  ) -> np.ndarray: # (T, H*3/2, W) uint8: the Y, U and V planes stacked, as PyAV's `yuv420p` arrays
+    "BT.601 limited-range YUV 4:2:0 in exact integer arithmetic (the same on every machine)."
+    f = frames.astype(np.int32)
+    T, H, W, _ = f.shape
+    R, G, B = f[..., 0], f[..., 1], f[..., 2]
+    Y = ((66 * R + 129 * G + 25 * B + 128) >> 8) + 16
+    q = f.reshape(T, H // 2, 2, W // 2, 2, 3).sum((2, 4))                 # 2x2 sums (x4 of the mean)
+    R, G, B = q[..., 0], q[..., 1], q[..., 2]
+    U = ((-38 * R - 74 * G + 112 * B + 512) >> 10) + 128
+    V = ((112 * R - 94 * G - 18 * B + 512) >> 10) + 128
+    planes = [Y.reshape(T, H, W), U.reshape(T, H // 4, W), V.reshape(T, H // 4, W)]
+    return np.clip(np.concatenate(planes, 1), 0, 255).astype(np.uint8)
+
 # %% ../../nbs/01_data.video.ipynb #b78f9a24
-_CODECS = {'.mp4': ('libx264', {'crf': '10', 'preset': 'veryfast'}),
-           '.webm': ('libvpx-vp9', {'crf': '10', 'b:v': '0', 'deadline': 'realtime', 'cpu-used': '8'})}
+_CODECS = {'.mp4': ('libx264', {'crf': '10', 'preset': 'veryfast', 'threads': '1', 'x264-params': 'threads=1:lookahead-threads=1:sliced-threads=0'}),
+           '.webm': ('libvpx-vp9', {'crf': '10', 'b:v': '0', 'deadline': 'realtime', 'cpu-used': '8', 'threads': '1',
+                                    'row-mt': '0', 'tile-columns': '0'})}
 
 def write_video(path, frames: np.ndarray, # (T, H, W, 3) uint8 RGB; H and W even
                 fps: int=24):
-    "Encode `frames` to `path` (codec chosen by extension: .mp4 or .webm), atomically."
+    "Encode `frames` to `path` (codec chosen by extension: .mp4 or .webm), atomically; the same frames give the same bytes."
     path = Path(path)
     if path.suffix not in _CODECS: raise ValueError(f"{path}: unsupported extension '{path.suffix}'; use one of {sorted(_CODECS)}")
     frames = np.asarray(frames)
@@ -78,8 +94,8 @@ def write_video(path, frames: np.ndarray, # (T, H, W, 3) uint8 RGB; H and W even
         s = c.add_stream(codec, rate=fps, options=opts)
         s.width, s.height, s.pix_fmt = W, H, 'yuv420p'
         s.codec_context.thread_count = 1
-        for f in frames:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(f, format='rgb24')): c.mux(pkt)
+        for f in rgb_to_yuv420p(frames):     # already the stream's format: PyAV calls no swscale
+            for pkt in s.encode(av.VideoFrame.from_ndarray(f, format='yuv420p')): c.mux(pkt)
         for pkt in s.encode(): c.mux(pkt)
     return path
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
-from ..core import ConfigError, merge_defaults, load_params, atomic_json
+from ..core import ConfigError, merge_defaults, load_params, atomic_json, where, params_source
 from .dive import make_synthdive
 from .something import make_synthsomething
 
@@ -26,17 +26,17 @@ BENCHMARKS = ('synthdive', 'synthsomething')
 
 def synth_config(section: dict|None=None) -> dict:
     "The `synth` section merged over `SYNTH_DEFAULTS`, validated."
-    cfg = merge_defaults(section, SYNTH_DEFAULTS, 'params.yaml:synth')
-    for b in BENCHMARKS: cfg[b] = merge_defaults(cfg[b], SYNTH_DEFAULTS[b], f'params.yaml:synth.{b}')
+    cfg = merge_defaults(section, SYNTH_DEFAULTS, where('synth'))
+    for b in BENCHMARKS: cfg[b] = merge_defaults(cfg[b], SYNTH_DEFAULTS[b], where(f'synth.{b}'))
     for k in ('frames', 'size', 'workers'):
-        if not isinstance(cfg[k], int) or cfg[k] < 1: raise ConfigError(f"params.yaml:synth.{k} must be a positive integer, got {cfg[k]!r}")
-    if cfg['size'] % 2: raise ConfigError(f"params.yaml:synth.size must be even (video encoding), got {cfg['size']}")
+        if not isinstance(cfg[k], int) or cfg[k] < 1: raise ConfigError(f"{where(f'synth.{k}')} must be a positive integer, got {cfg[k]!r}")
+    if cfg['size'] % 2: raise ConfigError(f"{where('synth.size')} must be even (video encoding), got {cfg['size']}")
     for b in BENCHMARKS:
         for k, v in cfg[b].items():
             if k.endswith('per_class') and (not isinstance(v, int) or v < 1):
-                raise ConfigError(f"params.yaml:synth.{b}.{k} must be a positive integer, got {v!r}")
+                raise ConfigError(f"{where(f'synth.{b}.{k}')} must be a positive integer, got {v!r}")
     if cfg['synthsomething']['ext'] not in ('.webm', '.mp4'):
-        raise ConfigError(f"params.yaml:synth.synthsomething.ext must be .webm or .mp4, got {cfg['synthsomething']['ext']!r}")
+        raise ConfigError(f"{where('synth.synthsomething.ext')} must be .webm or .mp4, got {cfg['synthsomething']['ext']!r}")
     return cfg
 
 def generate(out='artifacts/synth', cfg: dict|None=None, only=BENCHMARKS) -> dict:
@@ -70,7 +70,7 @@ def main(argv=None):
     try:
         cfg = load_params(a.params, 'synth') if Path(a.params).exists() else {}
         cfg = {**cfg, **{k: v for k in ('seed', 'frames', 'size', 'workers') if (v := getattr(a, k)) is not None}}
-        times = generate(a.out, cfg, a.only)
+        with params_source(a.params): times = generate(a.out, cfg, a.only)
     except (ConfigError, ValueError) as e:
         print(f'dsts-synth: error: {e}', file=sys.stderr); return 2
     for b, s in times.items(): print(f'{b}: {s:.1f} s -> {Path(a.out)/b}')

@@ -108,7 +108,7 @@ def _run_job(job):
 
 def render_all(jobs, workers: int=2, desc: str='rendering'):
     "Run `(render_fn, path, kwargs)` jobs: render each video and write it to `path`."
-    from tqdm.auto import tqdm
+    from tqdm import tqdm   # a text bar: no widget needed in a notebook
     import multiprocessing as mp
     if workers <= 1:
         for j in tqdm(jobs, desc=desc, mininterval=1): _run_job(j)
