@@ -15,9 +15,9 @@ from .train import run_config, resolve_device, make_dataset, predict, classifica
 from .data.datasets import VideoLoader
 
 # %% auto #0
-__all__ = ['DIVE_ATTRIBUTES', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 'save_figure',
-           'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes', 'load_trained',
-           'evaluate_checkpoint', 'main']
+__all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 't975',
+           'paired_verdict', 'save_figure', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes',
+           'load_trained', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/09_evaluate.ipynb #431ec433
 DIVE_ATTRIBUTES = ('takeoff', 'somersaults', 'twists', 'position')
@@ -64,6 +64,24 @@ def specialization(gates: list, feats: torch.Tensor, labels: torch.Tensor, K: in
                         summary=dict(rate=round(rate.mean().item(), 6), coactivated=mean(co), control=mean(ctrl), random=round(rand, 6),
                                      lift=round(mean(co) - rand, 6), lift_over_control=round(mean(co) - mean(ctrl), 6))))
     return out
+
+# %% ../nbs/09_evaluate.ipynb #ae107e90
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}   # Student t, two-sided 95%, by degrees of freedom
+
+def t975(df: int) -> float:
+    "The 97.5% quantile of Student's t with `df` degrees of freedom (conservative between tabulated values; 1.96 beyond 30)."
+    if df < 1: raise ValueError(f"need at least 2 paired values, got df={df}")
+    return T975[min(k for k in T975 if k >= df)] if df <= 30 else 1.96
+
+def paired_verdict(a, b, min_effect: float) -> dict:
+    "Mean of the paired differences `a - b` (same seeds, same order), its 95% CI, and the verdict by the rule above."
+    if len(a) != len(b): raise ValueError(f"paired values need the same seeds: {len(a)} against {len(b)}")
+    d = np.asarray(a, float) - np.asarray(b, float)
+    mean, half = float(d.mean()), float(t975(len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    lo, hi = mean - half, mean + half
+    word = 'holds' if lo > 0 else 'does not hold' if hi < min_effect else 'inconclusive'
+    return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word)
 
 # %% ../nbs/09_evaluate.ipynb #6cddaad5
 def save_figure(fig, path):

@@ -8,7 +8,7 @@ import torch, torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 from .core import ConfigError, merge_defaults, where
 from .backbones import create_backbone, BACKBONES
-from .neurons import DSTSModule, DSTSLayer, GATES
+from .neurons import DSTSModule, DSTSLayer, GATES, TAU_SCHEDULES
 from .search import make_kernels, load_arch, ST_MODES, RATIOS
 
 # %% auto #0
@@ -24,6 +24,7 @@ MODEL_DEFAULTS = dict(
         variant='dynamic', # dynamic (gated neurons) | static (capacity-matched, gates always on)
         layers=2, neurons=16, group=4,
         gate='semhash',    # semhash | ste | gumbel | soft | always_on
+        tau_start=1.0, tau_end=0.1, tau_schedule='exp',   # gumbel gates: temperature annealed over training (exp | linear | constant)
         st='half',         # spatial | temporal | half | full3d | search | arch
         ratios=list(RATIOS),  # search space of the spatial fraction
         arch=None,         # arch.json for st: arch
@@ -39,6 +40,8 @@ def model_config(section: dict|None=None) -> dict:
     if not 0 <= cfg['dropout'] < 1: raise ConfigError(f"{w}.dropout must be in [0, 1), got {cfg['dropout']}")
     if d['variant'] not in ('dynamic', 'static'): raise ConfigError(f"{w}.dsts.variant '{d['variant']}' unknown; allowed: dynamic, static")
     if d['gate'] not in GATES: raise ConfigError(f"{w}.dsts.gate '{d['gate']}' unknown; allowed: {', '.join(GATES)}")
+    if d['tau_schedule'] not in TAU_SCHEDULES: raise ConfigError(f"{w}.dsts.tau_schedule '{d['tau_schedule']}' unknown; allowed: {', '.join(TAU_SCHEDULES)}")
+    if not (d['tau_start'] > 0 and d['tau_end'] > 0): raise ConfigError(f"{w}.dsts.tau_start and tau_end must be > 0, got {d['tau_start']}, {d['tau_end']}")
     if d['st'] not in ST_MODES: raise ConfigError(f"{w}.dsts.st '{d['st']}' unknown; allowed: {', '.join(ST_MODES)}")
     for k in ('layers', 'neurons', 'group'):
         if not isinstance(d[k], int) or d[k] < 1: raise ConfigError(f"{w}.dsts.{k} must be an integer >= 1, got {d[k]!r}")
@@ -86,8 +89,8 @@ def count_params(model: nn.Module) -> dict:
     n = lambda m: sum(p.numel() for p in m.parameters()) if m is not None else 0
     return dict(total=n(model), backbone=n(model.backbone), dsts=n(model.dsts), head=n(model.head))
 
-def count_flops(model: nn.Module, x: torch.Tensor, rates=None) -> dict:
-    "FLOPs per clip of `model` on `x` (B clips): dense, and expected at activation `rates` (per layer, default: measured on x)."
+def count_flops(model: nn.Module, x: torch.Tensor, off=None) -> dict:
+    "FLOPs per clip of `model` on `x` (B clips; 2 per multiply-add): dense, and expected when each layer skips the kernels of the fraction `off` of neurons whose gate is exactly 0 (default: measured on x)."
     was = model.training; model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as fc: model(x)
     model.train(was)
@@ -99,6 +102,6 @@ def count_flops(model: nn.Module, x: torch.Tensor, rates=None) -> dict:
         for i, l in enumerate(model.dsts.layers):
             key = next((k for k in counts if k.endswith(f'dsts.layers.{i}.kernel')), None)
             kernel.append(sum(counts[key].values()) / B if key else 0.0)
-        rates = rates if rates is not None else [float(s['rate'].mean()) for s in model.dsts.stats()]
-    expected = dense - sum((1 - r) * k for r, k in zip(rates or [], kernel))
-    return dict(dense=dense, expected=expected, dsts_kernels=sum(kernel), rates=rates)
+        off = off if off is not None else [float((s['gates'] == 0).float().mean()) for s in model.dsts.stats()]
+    expected = dense - sum(o * k for o, k in zip(off or [], kernel))
+    return dict(dense=dense, expected=expected, dsts_kernels=sum(kernel), off=off)

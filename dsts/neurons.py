@@ -8,7 +8,7 @@ import math
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['GATES', 'gate', 'STKernel', 'DSTSLayer', 'DSTSModule']
+__all__ = ['GATES', 'TAU_SCHEDULES', 'gate', 'STKernel', 'DSTSLayer', 'DSTSModule', 'gate_tau']
 
 # %% ../nbs/04_neurons.ipynb #07cfdeb4
 GATES = ('semhash', 'ste', 'gumbel', 'soft', 'always_on')
@@ -105,6 +105,10 @@ class DSTSModule(nn.Module):
         for l in self.layers: x = l(x)
         return x
 
+    def set_tau(self, tau: float):
+        "Set the Gumbel temperature of every layer (the trainer anneals it; only `gumbel` gates use it)."
+        for l in self.layers: l.tau = float(tau)
+
     def stats(self) -> list[dict]:
         "Per layer: gates (B, N) and activation rate (N,) of the last forward pass."
         return [dict(gates=l.gates, rate=l.rate) for l in self.layers]
@@ -112,3 +116,15 @@ class DSTSModule(nn.Module):
     def aux_loss(self):
         losses = [l.aux_loss for l in self.layers if l.aux_loss is not None]
         return sum(losses) if losses else None
+
+# %% ../nbs/04_neurons.ipynb #a3a12bce
+TAU_SCHEDULES = ('exp', 'linear', 'constant')
+
+def gate_tau(progress: float, # fraction of training done, in [0, 1]
+             start: float=1.0, end: float=0.1, schedule: str='exp') -> float:
+    "The Gumbel temperature at `progress` of training."
+    if schedule not in TAU_SCHEDULES: raise ValueError(f"tau schedule '{schedule}' unknown; allowed: {', '.join(TAU_SCHEDULES)}")
+    p = min(max(progress, 0.0), 1.0)
+    if schedule == 'constant': return start
+    if schedule == 'linear': return start + (end - start) * p
+    return start * (end / start) ** p

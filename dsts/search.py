@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
+import torch.distributed as dist
 from torch.func import functional_call
 from .core import ConfigError, atomic_json
 from .neurons import STKernel, DSTSModule
 
 # %% auto #0
 __all__ = ['RATIOS', 'ST_MODES', 'MixedSTKernel', 'Full3DKernel', 'make_kernels', 'arch_parameters', 'weight_parameters',
-           'arch_grad', 'search_step', 'genotype', 'save_arch', 'load_arch']
+           'virtual', 'arch_grad', 'arch_step', 'genotype', 'save_arch', 'load_arch']
 
 # %% ../nbs/05_search.ipynb #26ce9e20
 RATIOS = (1.0, 0.75, 0.5, 0.25, 0.0)
@@ -84,35 +85,37 @@ def weight_parameters(model: nn.Module) -> list:
     return [p for p in model.parameters() if id(p) not in arch]
 
 # %% ../nbs/05_search.ipynb #cf923f6e
+def virtual(model: nn.Module, params: dict|None=None):
+    "`x -> model(x)` with `params` (default: the model's own) and copies of the buffers: a pass that changes no state of `model`."
+    params = dict(model.named_parameters()) if params is None else params
+    buffers = {n: b.clone() for n, b in model.named_buffers()}
+    return lambda x: functional_call(model, (params, buffers), (x,))
+
 def arch_grad(model: nn.Module, loss_fn, train_batch, val_batch, xi: float=0.01, order: str='first'):
-    "Gradient of the validation loss w.r.t. the architecture parameters (list, same order as arch_parameters)."
+    "Gradient of the validation loss w.r.t. the architecture parameters (list, same order as arch_parameters); BN buffers untouched."
     if order not in ('first', 'second'): raise ValueError(f"search order '{order}' unknown; allowed: first, second")
     alphas = arch_parameters(model)
     if not alphas: raise ValueError("the model has no architecture parameters (st must be 'search')")
     params = dict(model.named_parameters())
+    if order == 'first':
+        return list(torch.autograd.grad(loss_fn(virtual(model), *val_batch), alphas))
     arch_ids = {id(a) for a in alphas}
     wnames = [k for k, p in params.items() if id(p) not in arch_ids and p.requires_grad]
-    if order == 'first':
-        return list(torch.autograd.grad(loss_fn(model, *val_batch), alphas))
-    lt = loss_fn(model, *train_batch)
+    lt = loss_fn(virtual(model), *train_batch)
     gw = torch.autograd.grad(lt, [params[k] for k in wnames], create_graph=True, allow_unused=True)
     stepped = {**params, **{k: params[k] - xi * g for k, g in zip(wnames, gw) if g is not None}}
-    call = lambda m, x, y: loss_fn(lambda inp: functional_call(model, stepped, (inp,)), x, y)
-    return list(torch.autograd.grad(call(model, *val_batch), alphas))
+    return list(torch.autograd.grad(loss_fn(virtual(model, stepped), *val_batch), alphas))
 
 # %% ../nbs/05_search.ipynb #60852152
-def search_step(model, loss_fn, train_batch, val_batch, w_opt, a_opt, xi: float=0.01, order: str='first'):
-    "One bilevel step; returns the training loss."
-    grads = arch_grad(model, loss_fn, train_batch, val_batch, xi, order)
+def arch_step(model, loss_fn, train_batch, search_batch, a_opt, xi: float=0.01, order: str='first'):
+    "Move the architecture parameters one step of `a_opt` down the search-split loss (the weights are not touched)."
+    grads = arch_grad(model, loss_fn, train_batch, search_batch, xi, order)
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        for g in grads: dist.all_reduce(g); g /= dist.get_world_size()
     a_opt.zero_grad(set_to_none=True)
     for a, g in zip(arch_parameters(model), grads): a.grad = g
     a_opt.step()
-    w_opt.zero_grad(set_to_none=True)
-    loss = loss_fn(model, *train_batch)
-    loss.backward()
-    for a in arch_parameters(model): a.grad = None    # the weight step does not move alpha
-    w_opt.step()
-    return loss.detach()
+    a_opt.zero_grad(set_to_none=True)
 
 # %% ../nbs/05_search.ipynb #e351d67c
 def genotype(model: nn.Module) -> dict:

@@ -5,24 +5,29 @@
 # %% ../nbs/08_train.ipynb #f1a7c1f2
 from __future__ import annotations
 import argparse, copy, hashlib, json, math, os, pickle, sys, time
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
+import yaml
 from tqdm import tqdm
 from .core import ConfigError, DataError, merge_defaults, load_params, yaml_load, where, params_source, atomic_file, atomic_json, atomic_write, seed_everything
 from .data.datasets import DATASETS, read_annotations, holdout, VideoDataset, VideoLoader
 from .data.sampling import MODES
 from .data.transforms import ClipTransform
 from .model import MODEL_DEFAULTS, model_config, build_model, count_params, count_flops
-from .search import genotype, load_arch, arch_parameters
+from .neurons import gate_tau
+from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step
 from .udl import UDL_ORDERS, partition, udl_grads
 
 # %% auto #0
-__all__ = ['DATA_DEFAULTS', 'TRAIN_DEFAULTS', 'UDL_DEFAULTS', 'RUN_DEFAULTS', 'RUNTIME_KEYS', 'resolve_device', 'run_config',
-           'dist_info', 'make_dataset', 'make_loaders', 'lr_factor', 'make_optimizer', 'NonFiniteLoss', 'make_loss_fn',
-           'reduce_grads', 'train_step', 'fingerprint', 'save_checkpoint', 'load_checkpoint', 'predict',
-           'classification_metrics', 'train', 'train_seeds', 'deep_update', 'apply_sets', 'params_for', 'main']
+__all__ = ['DATA_DEFAULTS', 'TRAIN_DEFAULTS', 'UDL_DEFAULTS', 'SEARCH_DEFAULTS', 'RUN_DEFAULTS', 'RUNTIME_KEYS', 'resolve_device',
+           'run_config', 'dist_info', 'make_dataset', 'make_loaders', 'lr_factor', 'make_optimizer',
+           'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn', 'reduce_grads', 'train_step', 'fingerprint',
+           'save_checkpoint', 'load_checkpoint', 'predict', 'classification_metrics', 'EpochTotals', 'Run', 'setup_run',
+           'optimizer_step', 'train_batch', 'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_seeds',
+           'deep_update', 'apply_sets', 'params_for', 'main']
 
 # %% ../nbs/08_train.ipynb #a177d40b
 DATA_DEFAULTS = dict(
@@ -47,7 +52,7 @@ TRAIN_DEFAULTS = dict(
     optimizer='sgd',        # sgd | adamw
     lr=0.05,
     momentum=0.9,           # SGD momentum (AdamW: beta1)
-    weight_decay=5e-4,      # not applied to biases, norms and the upstream (scoring, alpha) parameters
+    weight_decay=5e-4,      # not applied to biases, norms and the upstream (scoring) parameters
     warmup_epochs=1.0,      # linear warm-up, then cosine decay to zero
     label_smoothing=0.1,
     clip_grad=5.0,          # maximal gradient norm (0: no clipping)
@@ -66,7 +71,15 @@ UDL_DEFAULTS = {
     'split': 'batches',      # batches: D1 = this batch, D2 = the next one | half: the two halves of this batch
     'eps': 0.01,             # finite-difference radius (order fd)
 }
-RUN_DEFAULTS = dict(seed=0, device='auto', data=DATA_DEFAULTS, model=MODEL_DEFAULTS, train=TRAIN_DEFAULTS, udl=UDL_DEFAULTS)
+SEARCH_DEFAULTS = dict(     # the bilevel spatio-temporal search (model.dsts.st: search), see dsts.search
+    holdout=0.5,             # fraction of the training split (per class) held out for the architecture steps, as DARTS
+    arch_lr=0.01,            # Adam learning rate of alpha (DARTS: 3e-4 for ~20k steps; our searches take ~100 steps)
+    arch_weight_decay=1e-3,  # on alpha, as DARTS
+    order='first',           # first | second (differentiate through the virtual weight step)
+    xi=0.01,                 # virtual step size of order second
+)
+RUN_DEFAULTS = dict(seed=0, device='auto', data=DATA_DEFAULTS, model=MODEL_DEFAULTS, train=TRAIN_DEFAULTS, udl=UDL_DEFAULTS,
+                    search=SEARCH_DEFAULTS)
 
 # %% ../nbs/08_train.ipynb #b2d2bae0
 def _need(ok: bool, key: str, msg: str):
@@ -86,6 +99,7 @@ def run_config(params: dict|None=None) -> dict:
     d = cfg['data'] = merge_defaults(cfg['data'], DATA_DEFAULTS, where('data'))
     t = cfg['train'] = merge_defaults(cfg['train'], TRAIN_DEFAULTS, where('train'))
     u = cfg['udl'] = merge_defaults(cfg['udl'], UDL_DEFAULTS, where('udl'))
+    s = cfg['search'] = merge_defaults(cfg['search'], SEARCH_DEFAULTS, where('search'))
     m = cfg['model'] = model_config(cfg['model'])
     _need(d['dataset'] in DATASETS, 'data.dataset', f"'{d['dataset']}' unknown; allowed: {', '.join(DATASETS)}")
     _need(d['mode'] in MODES, 'data.mode', f"'{d['mode']}' unknown; allowed: {', '.join(MODES)}")
@@ -104,9 +118,12 @@ def run_config(params: dict|None=None) -> dict:
     _need(u['split'] in ('batches', 'half'), 'udl.split', f"'{u['split']}' unknown; allowed: batches, half")
     _need(u['every'] >= 1, 'udl.every', f"must be an integer >= 1, got {u['every']}")
     _need(u['xi'] > 0 and u['lambda'] >= 0 and u['eps'] > 0, 'udl', f"needs xi > 0, lambda >= 0, eps > 0; got {u['xi']}, {u['lambda']}, {u['eps']}")
-    gated = m['dsts']['enabled'] and (m['dsts']['variant'] == 'dynamic' and m['dsts']['gate'] != 'always_on' or m['dsts']['st'] == 'search')
+    _need(0 < s['holdout'] < 1, 'search.holdout', f"must be in (0, 1), got {s['holdout']}")
+    _need(s['arch_lr'] > 0 and s['arch_weight_decay'] >= 0 and s['xi'] > 0, 'search', f"needs arch_lr > 0, arch_weight_decay >= 0, xi > 0")
+    _need(s['order'] in ('first', 'second'), 'search.order', f"'{s['order']}' unknown; allowed: first, second")
+    gated = m['dsts']['enabled'] and m['dsts']['variant'] == 'dynamic' and m['dsts']['gate'] != 'always_on'
     _need(not u['enabled'] or gated, 'udl.enabled',
-          "is true but the model has no upstream parameters to meta-learn (needs model.dsts.enabled, variant dynamic and a gate other than always_on, or st: search)")
+          "is true but the model has no upstream parameters to meta-learn (needs model.dsts.enabled, variant dynamic and a gate other than always_on)")
     resolve_device(cfg['device'])
     return cfg
 
@@ -125,7 +142,7 @@ def make_dataset(cfg: dict, split: str, train: bool, ann=None) -> VideoDataset:
                         stride=d['stride'], skip_bad=d['skip_bad'], cache=d['cache'], seed=cfg['seed'])
 
 def make_loaders(cfg: dict) -> dict:
-    "`train`, `test` (and `val`) loaders of the run; the training batch is the global batch over the processes."
+    "`train`, `test` (and `val`, `search`) loaders of the run; the training batch is the global batch over the processes."
     d, t = cfg['data'], cfg['train']
     rank, world = dist_info()
     if t['batch_size'] % world: raise ConfigError(f"{where('train.batch_size')}={t['batch_size']} is not divisible by the {world} processes")
@@ -133,10 +150,14 @@ def make_loaders(cfg: dict) -> dict:
     test_ann = read_annotations(d['dataset'], d['root'], 'test')
     parts = dict(train=train_ann, test=test_ann)
     if d['val_frac'] > 0: parts['train'], parts['val'] = holdout(train_ann, d['val_frac'], cfg['seed'])
+    if cfg['model']['dsts']['enabled'] and cfg['model']['dsts']['st'] == 'search':
+        parts['train'], parts['search'] = holdout(parts['train'], cfg['search']['holdout'], cfg['seed'] + 1)
+        if not parts['search'].records: raise ConfigError(f"{where('search.holdout')}={cfg['search']['holdout']} holds out no video of "
+                                                          f"{d['root']}: a search needs at least two training videos per class")
     out = {}
     for name, ann in parts.items():
-        ds = make_dataset(cfg, name, name == 'train', ann)
-        if name == 'train':
+        ds = make_dataset(cfg, name, name in ('train', 'search'), ann)
+        if name in ('train', 'search'):
             sampler = DistributedSampler(ds, world, rank, shuffle=True, seed=cfg['seed'])
             out[name] = VideoLoader(ds, t['batch_size'] // world, workers=d['workers'], sampler=sampler, seed=cfg['seed'])
         else:   # evaluation runs on rank 0 alone, one video per view group
@@ -152,15 +173,20 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
 
 def make_optimizer(model: nn.Module, t: dict, total_steps: int, steps_per_epoch: int):
     "(optimizer, scheduler) of the `train` section."
-    up = set(partition(model)[0])
+    up, arch = set(partition(model)[0]), {id(a) for a in arch_parameters(model)}
     decay, no_decay = [], []
     for n, p in model.named_parameters():
-        if p.requires_grad: (no_decay if p.ndim <= 1 or n in up else decay).append(p)
+        if p.requires_grad and id(p) not in arch: (no_decay if p.ndim <= 1 or n in up else decay).append(p)
     groups = [dict(params=decay, weight_decay=t['weight_decay']), dict(params=no_decay, weight_decay=0.0)]
     if t['optimizer'] == 'sgd': opt = torch.optim.SGD(groups, lr=t['lr'], momentum=t['momentum'], nesterov=t['momentum'] > 0)
     else: opt = torch.optim.AdamW(groups, lr=t['lr'], betas=(t['momentum'], 0.999))
     warm = round(t['warmup_epochs'] * steps_per_epoch)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total_steps, warm))
+
+def make_arch_optimizer(model: nn.Module, s: dict):
+    "Adam over the architecture parameters (DARTS: betas 0.5, 0.999), or None when the model has none."
+    alphas = arch_parameters(model)
+    return torch.optim.Adam(alphas, lr=s['arch_lr'], betas=(0.5, 0.999), weight_decay=s['arch_weight_decay']) if alphas else None
 
 # %% ../nbs/08_train.ipynb #b06f25c3
 class NonFiniteLoss(RuntimeError):
@@ -219,10 +245,11 @@ def fingerprint(cfg: dict) -> str:
     f = {k: v for k, v in _flat(cfg).items() if k not in RUNTIME_KEYS}
     return hashlib.sha256(json.dumps(f, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-def save_checkpoint(path, model, opt, sched, cfg, epoch: int, step: int, history: list, classes: list):
+def save_checkpoint(path, model, opt, sched, cfg, epoch: int, step: int, history: list, classes: list, arch_opt=None):
     "Write a resumable checkpoint atomically."
     ck = dict(config=cfg, fingerprint=fingerprint(cfg), epoch=epoch, step=step, history=history, classes=list(classes),
               model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+              arch_optimizer=arch_opt.state_dict() if arch_opt is not None else None,
               rng=dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []))
     with atomic_file(path, '.pt.tmp') as tmp: torch.save(ck, tmp)
     return Path(path)
@@ -273,114 +300,184 @@ def classification_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict:
                 mean_class=round(sum(per_class) / len(per_class), 6), n=len(labels))
 
 # %% ../nbs/08_train.ipynb #d33841bb
+class EpochTotals:
+    "Running sums of one training epoch: loss x clips, correct clips, clips, and each neuron's gate rate x clips; reducible over processes."
+    def __init__(self, neurons: list[int]): # neurons of each DSTS layer ([] without DSTS)
+        self.neurons, self.udl_steps = list(neurons), 0
+        self.sums = torch.zeros(3 + sum(self.neurons), dtype=torch.float64)
+
+    def add(self, loss, logits, y, rates):
+        n, s = len(y), self.sums
+        s[0] += loss.double().item() * n; s[1] += (logits.argmax(-1) == y).sum().item(); s[2] += n
+        if rates: s[3:] += torch.cat(rates).double().cpu() * n
+
+    def record(self, epoch: int, lr: float) -> dict:
+        "The epoch's history entry (summed over the processes under torchrun)."
+        if dist_info()[1] > 1: dist.all_reduce(self.sums)
+        s = self.sums
+        rec = dict(epoch=epoch, loss=round(s[0].item() / s[2].item(), 6), top1=round(s[1].item() / s[2].item(), 6),
+                   lr=round(lr, 8), udl_steps=int(self.udl_steps))
+        if self.neurons: rec['rates'] = [round(r.mean().item(), 6) for r in (s[3:] / s[2]).split(self.neurons)]
+        return rec
+
+@dataclass
+class Run:
+    "Everything the steps of one training run share."
+    cfg: dict; out: Path; log: object; device: torch.device; rank: int; world: int
+    loaders: dict; model: nn.Module; opt: object; sched: object; arch_opt: object; loss_fn: object
+    total_steps: int; start: int = 0; step: int = 0
+    history: list = field(default_factory=list); times: list = field(default_factory=list)
+    @property
+    def ck_path(self): return self.out/'checkpoint.pt'
+    @property
+    def channels_last(self): return self.device.type == 'cuda' and self.cfg['train']['channels_last']
+
+# %% ../nbs/08_train.ipynb #726d146c
 def _autocast(device, amp):
     return lambda: torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda')
 
-def train(cfg: dict, out, resume: bool=False, log=print, on_epoch=None) -> dict:
-    "Train the run described by `cfg` (a params dict, resolved by `run_config`) into folder `out`; returns the metrics. `on_epoch(epoch, model, record)` is called on rank 0 after each epoch."
-    cfg = run_config(cfg)
-    out = Path(out)
-    rank, world = dist_info()
+def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
+    "Check `cfg`, build loaders, model, optimizers and loss; resume from `out/checkpoint.pt` when asked."
+    cfg = copy.deepcopy(run_config(cfg))
+    out, (rank, world) = Path(out), dist_info()
     device = resolve_device(cfg['device'])
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     if device.type == 'cuda': torch.cuda.set_device(device)
-    d, t, u = cfg['data'], cfg['train'], cfg['udl']
-    if cfg['model']['dsts']['st'] == 'arch':   # the checkpoint carries the architecture itself, not a path to it
-        md = cfg['model']['dsts']; md['arch'] = load_arch(md['arch'], md['layers'], md['neurons'], md['group'])
+    t, md = cfg['train'], cfg['model']['dsts']
+    if md['st'] == 'arch': md['arch'] = load_arch(md['arch'], md['layers'], md['neurons'], md['group'])   # the checkpoint carries the architecture itself
     loaders = make_loaders(cfg)                      # data errors surface here, before any model exists
-    ck_path = out/'checkpoint.pt'
-    ck = load_checkpoint(ck_path, cfg) if resume and ck_path.exists() else None
+    ck = load_checkpoint(out/'checkpoint.pt', cfg) if resume and (out/'checkpoint.pt').exists() else None
     if rank == 0:
-        import yaml
         text = yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None)
         log(f"dsts-train -> {out}  ({world} process{'es' if world > 1 else ''}, {device})\n{text}")
         atomic_write(out/'config.yaml', text)
     seed_everything(cfg['seed'])
     model = build_model(cfg['model'], len(loaders['classes'])).to(device)
-    cl = device.type == 'cuda' and t['channels_last']
-    if cl: model = model.to(memory_format=torch.channels_last_3d)
+    if device.type == 'cuda' and t['channels_last']: model = model.to(memory_format=torch.channels_last_3d)
     if world > 1:
         for p in model.state_dict().values(): dist.broadcast(p, 0)
     steps_per_epoch = math.ceil(len(loaders['train']) / t['accumulate'])
     opt, sched = make_optimizer(model, t, t['epochs'] * steps_per_epoch, steps_per_epoch)
-    start, step, history = 0, 0, []
+    run = Run(cfg, out, log, device, rank, world, loaders, model, opt, sched, make_arch_optimizer(model, cfg['search']),
+              make_loss_fn(model, t['label_smoothing'], _autocast(device, t['amp'])), t['epochs'] * steps_per_epoch)
     if ck is not None:
         model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
+        if run.arch_opt is not None: run.arch_opt.load_state_dict(ck['arch_optimizer'])
         torch.set_rng_state(ck['rng']['torch'])
         if ck['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ck['rng']['cuda'])
-        start, step, history = ck['epoch'], ck['step'], ck['history']
-        if rank == 0: log(f"resumed from {ck_path} at epoch {start}")
-    autocast = _autocast(device, t['amp'])
-    loss_fn = make_loss_fn(model, t['label_smoothing'], autocast)
-    times = []
-    for epoch in range(start, t['epochs']):
-        t0 = time.perf_counter()
-        model.train(); loaders['train'].set_epoch(epoch)
-        tot = torch.zeros(3 + sum(l.N for l in model.dsts.layers) if model.dsts is not None else 3, dtype=torch.float64)
-        n_udl, batches = 0, len(loaders['train'])
-        cuda_in = lambda xy: None if xy is None else (xy[0].to(device, non_blocking=True, memory_format=torch.channels_last_3d) if cl else xy[0].to(device), xy[1].to(device))
-        it = iter(loaders['train'])
-        nxt, acc = cuda_in(next(it, None)), 0.0
-        bar = tqdm(total=batches, desc=f'epoch {epoch + 1}/{t["epochs"]}', disable=not (t['progress'] and rank == 0), leave=False)
-        for b in range(batches):
-            batch, nxt = nxt, cuda_in(next(it, None))
-            if batch is None: break
-            use_udl = u['enabled'] and b % u['every'] == 0
-            loss, logits, rates, y = train_step(model, loss_fn, batch, nxt if u['split'] == 'batches' else None, u, use_udl, 1 / t['accumulate'])
-            n_udl += use_udl and (nxt is not None or u['split'] == 'half')
-            acc = acc + loss / t['accumulate']
-            if (b + 1) % t['accumulate'] == 0 or b == batches - 1:
-                mean_loss = reduce_grads(model, acc); acc = 0.0
-                if not torch.isfinite(mean_loss):
-                    kept = f"the last good checkpoint is {ck_path} (epoch {history[-1]['epoch']})" if history else "no checkpoint was written yet"
-                    raise NonFiniteLoss(f"non-finite training loss ({mean_loss.item()}) at epoch {epoch + 1}, batch {b + 1}, optimizer step {step + 1}; "
-                                        f"{kept}. Lower train.lr, or set train.clip_grad")
-                if t['clip_grad'] > 0: nn.utils.clip_grad_norm_(model.parameters(), t['clip_grad'])
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True); step += 1
-            tot[0] += loss.double().item() * len(y); tot[1] += (logits.argmax(-1) == y).sum().item(); tot[2] += len(y)
-            if rates: tot[3:] += torch.cat(rates).double().cpu() * len(y)
-            bar.update(); bar.set_postfix(loss=f'{loss.item():.3f}')
-        bar.close()
-        if world > 1: dist.all_reduce(tot)
-        rec = dict(epoch=epoch + 1, loss=round(tot[0].item() / tot[2].item(), 6), top1=round(tot[1].item() / tot[2].item(), 6),
-                   lr=round(opt.param_groups[0]['lr'], 8), udl_steps=int(n_udl))
-        if model.dsts is not None:
-            r, i = tot[3:] / tot[2], 0
-            rec['rates'] = []
-            for l in model.dsts.layers: rec['rates'].append(round(r[i:i + l.N].mean().item(), 6)); i += l.N
-        if 'val' in loaders and rank == 0:
-            pv = predict(model, loaders['val'], device, t['amp'])
-            rec['val_top1'] = classification_metrics(pv['probs'], pv['labels'])['top1']
-        history.append(rec)
-        times.append(round(time.perf_counter() - t0, 3))
-        if rank == 0:
-            log(f"epoch {epoch + 1}/{t['epochs']}  loss {rec['loss']:.4f}  top1 {rec['top1']:.3f}" +
-                (f"  val {rec['val_top1']:.3f}" if 'val_top1' in rec else '') +
-                (f"  rates {' '.join(f'{v:.2f}' for v in rec['rates'])}" if 'rates' in rec else '') +
-                f"  lr {rec['lr']:.2e}  {times[-1]:.1f} s")
-            save_checkpoint(ck_path, model, opt, sched, cfg, epoch + 1, step, history, loaders['classes'])
-            if on_epoch is not None: on_epoch(epoch + 1, model, rec)
+        run.start, run.step, run.history = ck['epoch'], ck['step'], ck['history']
+        if rank == 0: log(f"resumed from {run.ck_path} at epoch {run.start}")
+    return run
+
+# %% ../nbs/08_train.ipynb #49a39d67
+def _to_device(batch, run: Run):
+    "A (clips, labels) batch on the run's device (clips channels-last where configured); None stays None."
+    if batch is None: return None
+    x, y = batch
+    x = x.to(run.device, non_blocking=True, memory_format=torch.channels_last_3d) if run.channels_last else x.to(run.device)
+    return x, y.to(run.device)
+
+def _endless(loader, epoch: int, epochs: int):
+    "The batches of `loader` without end, reshuffled (deterministically) each time round: the search split may be shorter than the training split."
+    for k in range(sys.maxsize):
+        loader.set_epoch(epoch + k * epochs)
+        yield from loader
+
+def optimizer_step(run: Run, acc, epoch: int, b: int):
+    "Average the accumulated gradients over the processes, stop on a non-finite loss, clip, and step the weights."
+    mean_loss = reduce_grads(run.model, acc)
+    if not torch.isfinite(mean_loss):
+        kept = f"the last good checkpoint is {run.ck_path} (epoch {run.history[-1]['epoch']})" if run.history else "no checkpoint was written yet"
+        raise NonFiniteLoss(f"non-finite training loss ({mean_loss.item()}) at epoch {epoch + 1}, batch {b + 1}, optimizer step {run.step + 1}; "
+                            f"{kept}. Lower train.lr, or set train.clip_grad")
+    t = run.cfg['train']
+    if t['clip_grad'] > 0: nn.utils.clip_grad_norm_(weight_parameters(run.model), t['clip_grad'])   # alpha has its own step
+    run.opt.step(); run.sched.step(); run.opt.zero_grad(set_to_none=True); run.step += 1
+
+def train_batch(run: Run, batch, nxt, search_batch, b: int):
+    "One batch: the Gumbel temperature of this step, an architecture step (search), a plain or UDL step; returns (loss, logits, rates, labels)."
+    model, u, md = run.model, run.cfg['udl'], run.cfg['model']['dsts']
+    if model.dsts is not None: model.dsts.set_tau(gate_tau(run.step / run.total_steps, md['tau_start'], md['tau_end'], md['tau_schedule']))
+    if search_batch is not None:
+        s = run.cfg['search']
+        arch_step(model, run.loss_fn, batch, search_batch, run.arch_opt, s['xi'], s['order'])
+    use_udl = u['enabled'] and b % u['every'] == 0
+    out = train_step(model, run.loss_fn, batch, nxt if u['split'] == 'batches' else None, u, use_udl, 1 / run.cfg['train']['accumulate'])
+    return out, use_udl and (nxt is not None or u['split'] == 'half')
+
+def train_epoch(run: Run, epoch: int) -> dict:
+    "One pass over the training batches; returns the epoch's record."
+    model, t = run.model, run.cfg['train']
+    model.train(); run.loaders['train'].set_epoch(epoch)
+    tot = EpochTotals([l.N for l in model.dsts.layers] if model.dsts is not None else [])
+    batches, it = len(run.loaders['train']), iter(run.loaders['train'])
+    search = _endless(run.loaders['search'], epoch, t['epochs']) if run.arch_opt is not None else None
+    nxt, acc = _to_device(next(it, None), run), 0.0
+    bar = tqdm(total=batches, desc=f'epoch {epoch + 1}/{t["epochs"]}', disable=not (t['progress'] and run.rank == 0), leave=False)
+    for b in range(batches):
+        batch, nxt = nxt, _to_device(next(it, None), run)
+        if batch is None: break
+        (loss, logits, rates, y), udl = train_batch(run, batch, nxt, _to_device(next(search), run) if search else None, b)
+        tot.udl_steps += udl
+        acc = acc + loss / t['accumulate']
+        if (b + 1) % t['accumulate'] == 0 or b == batches - 1:
+            optimizer_step(run, acc, epoch, b); acc = 0.0
+        tot.add(loss, logits, y, rates)
+        bar.update(); bar.set_postfix(loss=f'{loss.item():.3f}')
+    bar.close()
+    rec = tot.record(epoch + 1, run.opt.param_groups[0]['lr'])
+    if model.dsts is not None and run.cfg['model']['dsts']['gate'] == 'gumbel': rec['tau'] = round(model.dsts.layers[0].tau, 6)
+    return rec
+
+# %% ../nbs/08_train.ipynb #9a5e8400
+def end_epoch(run: Run, rec: dict, seconds: float, on_epoch=None):
+    "Validation (if a val split is held out), the metrics line, the checkpoint and the `on_epoch` hook (rank 0)."
+    t = run.cfg['train']
+    if 'val' in run.loaders and run.rank == 0:
+        pv = predict(run.model, run.loaders['val'], run.device, t['amp'])
+        rec['val_top1'] = classification_metrics(pv['probs'], pv['labels'])['top1']
+    run.history.append(rec); run.times.append(round(seconds, 3))
+    if run.rank != 0: return
+    run.log(f"epoch {rec['epoch']}/{t['epochs']}  loss {rec['loss']:.4f}  top1 {rec['top1']:.3f}" +
+            (f"  val {rec['val_top1']:.3f}" if 'val_top1' in rec else '') +
+            (f"  rates {' '.join(f'{v:.2f}' for v in rec['rates'])}" if 'rates' in rec else '') +
+            f"  lr {rec['lr']:.2e}  {run.times[-1]:.1f} s")
+    save_checkpoint(run.ck_path, run.model, run.opt, run.sched, run.cfg, rec['epoch'], run.step, run.history, run.loaders['classes'], run.arch_opt)
+    if on_epoch is not None: on_epoch(rec['epoch'], run.model, rec)
+
+def finish_run(run: Run) -> dict|None:
+    "Test metrics, parameters and FLOPs, `metrics.json`, `timing.json` (and `arch.json` for a search); rank 0 returns the metrics."
+    model, cfg, t = run.model, run.cfg, run.cfg['train']
     metrics = None
-    if rank == 0:
-        pr = predict(model, loaders['test'], device, t['amp'], t['progress'])
-        x0 = next(iter(loaders['test']))[0][:1]
+    if run.rank == 0:
+        pr = predict(model, run.loaders['test'], run.device, t['amp'], t['progress'])
+        x0 = next(iter(run.loaders['test']))[0][:1]
         x0 = x0.flatten(0, 1)[:1] if x0.ndim == 6 else x0
-        rates = [g.mean().item() for g in pr['gates']] or None
-        metrics = dict(dataset=d['dataset'], seed=cfg['seed'], epochs=t['epochs'], classes=len(loaders['classes']),
+        rates = [g.mean().item() for g in pr['gates']]
+        off = [(g == 0).float().mean().item() for g in pr['gates']] or None    # off in every view of a video: skippable
+        flops = count_flops(model, x0.to(run.device), off)
+        metrics = dict(dataset=cfg['data']['dataset'], seed=cfg['seed'], epochs=t['epochs'], classes=len(run.loaders['classes']),
                        test=classification_metrics(pr['probs'], pr['labels']),
-                       train=dict(loss=history[-1]['loss'], top1=history[-1]['top1']) if history else {},
-                       rates=[round(r, 6) for r in rates] if rates else [],
+                       train=dict(loss=run.history[-1]['loss'], top1=run.history[-1]['top1']) if run.history else {},
+                       rates=[round(r, 6) for r in rates],
                        params=count_params(model),
-                       flops={k: (round(v) if isinstance(v, float) else v) for k, v in count_flops(model, x0.to(device), rates).items() if k != 'rates'},
-                       history=history)
-        if model.dsts is not None and cfg['model']['dsts']['st'] == 'search':
-            from dsts.search import save_arch
-            save_arch(genotype(model), out/'arch.json')
-        atomic_json(out/'metrics.json', metrics)
-        atomic_json(out/'timing.json', dict(epoch_seconds=times, clips_per_second=[round(len(loaders['train'].dataset) / s, 2) for s in times]))
-        log(f"test top1 {metrics['test']['top1']:.4f}  top5 {metrics['test']['top5']:.4f}  mean class {metrics['test']['mean_class']:.4f}  -> {out/'metrics.json'}")
-    if world > 1: dist.barrier()
+                       flops={k: round(flops[k]) for k in ('dense', 'expected', 'dsts_kernels')},
+                       history=run.history)
+        if model.dsts is not None and cfg['model']['dsts']['st'] == 'search': save_arch(genotype(model), run.out/'arch.json')
+        atomic_json(run.out/'metrics.json', metrics)
+        atomic_json(run.out/'timing.json', dict(epoch_seconds=run.times, clips_per_second=[round(len(run.loaders['train'].dataset) / s, 2) for s in run.times]))
+        run.log(f"test top1 {metrics['test']['top1']:.4f}  top5 {metrics['test']['top5']:.4f}  mean class {metrics['test']['mean_class']:.4f}  -> {run.out/'metrics.json'}")
+    if run.world > 1: dist.barrier()
     return metrics
+
+def train(cfg: dict, out, resume: bool=False, log=print, on_epoch=None) -> dict:
+    "Train the run described by `cfg` (a params dict, resolved by `run_config`) into folder `out`; returns the metrics. `on_epoch(epoch, model, record)` is called on rank 0 after each epoch."
+    run = setup_run(cfg, out, resume, log)
+    for epoch in range(run.start, run.cfg['train']['epochs']):
+        t0 = time.perf_counter()
+        rec = train_epoch(run, epoch)
+        end_epoch(run, rec, time.perf_counter() - t0, on_epoch)
+    return finish_run(run)
 
 # %% ../nbs/08_train.ipynb #a57bb18d
 def _train_one(args):

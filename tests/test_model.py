@@ -3,7 +3,7 @@ the assembled classifier training for a few steps, and the CUDA path where a GPU
 import pytest, torch, torch.nn as nn, torch.nn.functional as F
 from dsts.neurons import DSTSLayer
 from dsts.model import build_model, count_flops
-from dsts.search import arch_parameters, weight_parameters, search_step, genotype
+from dsts.search import arch_parameters, weight_parameters, arch_step, genotype
 
 
 class UsersModel(nn.Module):
@@ -39,7 +39,9 @@ def test_search_then_discretise_then_rebuild(tmp_path):
     a_opt = torch.optim.Adam(arch_parameters(net), 0.05)
     ce = lambda m, x, y: F.cross_entropy(m(x), y)
     batch = lambda: (torch.randn(4, 3, 4, 32, 32), torch.randint(0, 3, (4,)))
-    for _ in range(2): search_step(net, ce, batch(), batch(), w_opt, a_opt)
+    for _ in range(2):                              # a bilevel step: alpha on one batch, then the weights on another
+        tb = batch(); arch_step(net, ce, tb, batch(), a_opt)
+        w_opt.zero_grad(); ce(net, *tb).backward(); w_opt.step()
     import json
     (tmp_path/'arch.json').write_text(json.dumps(genotype(net)))
     fixed = build_model(dict(dsts=dict(st='arch', arch=str(tmp_path/'arch.json'), layers=1, neurons=4)), 3)
