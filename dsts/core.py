@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #f7e61948
 from __future__ import annotations
-import json, os, random, shutil, tempfile, contextlib, difflib
+import json, os, random, shutil, tempfile, contextlib, contextvars, difflib
 from pathlib import Path
 from typing import Any
 import numpy as np
 
 # %% auto #0
 __all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'yaml_load', 'load_params', 'params_source', 'where',
-           'atomic_file', 'atomic_write', 'atomic_json', 'atomic_dir', 'seed_everything', 'rng_for']
+           'atomic_file', 'atomic_write', 'atomic_json', 'atomic_dir', 'save_figure', 'seed_everything', 'rng_for']
 
 # %% ../nbs/00_core.ipynb #6cbf0356
 class ConfigError(ValueError):
@@ -74,7 +74,6 @@ def load_params(path='params.yaml', section: str|None=None) -> dict:
     return cfg[section]
 
 # %% ../nbs/00_core.ipynb #0b4d7867
-import contextvars
 _PARAMS_SOURCE = contextvars.ContextVar('params_source', default='params.yaml')
 
 @contextlib.contextmanager
@@ -128,6 +127,13 @@ def atomic_dir(path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+def save_figure(fig, path):
+    "Write a matplotlib figure to `path` as PNG, atomically, and close it."
+    import matplotlib.pyplot as plt
+    with atomic_file(path, '.png') as tmp: fig.savefig(tmp, dpi=110, bbox_inches='tight', format='png')
+    plt.close(fig)
+    return Path(path)
 
 # %% ../nbs/00_core.ipynb #74f97dca
 def seed_everything(seed: int):

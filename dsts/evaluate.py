@@ -8,7 +8,7 @@ import argparse, copy, json, sys
 from pathlib import Path
 import numpy as np
 import torch
-from .core import ConfigError, DataError, atomic_json, atomic_file
+from .core import ConfigError, DataError, atomic_json, atomic_file, save_figure
 from .data.datasets import DATASETS
 from .model import build_model
 from .train import run_config, resolve_device, make_dataset, predict, classification_metrics, load_checkpoint
@@ -16,7 +16,7 @@ from .data.datasets import VideoLoader
 
 # %% auto #0
 __all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 't975',
-           'paired_verdict', 'save_figure', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes',
+           'paired_verdict', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes',
            'load_trained', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/09_evaluate.ipynb #431ec433
@@ -84,12 +84,6 @@ def paired_verdict(a, b, min_effect: float) -> dict:
     return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word)
 
 # %% ../nbs/09_evaluate.ipynb #6cddaad5
-def save_figure(fig, path):
-    import matplotlib.pyplot as plt
-    with atomic_file(path, '.png') as tmp: fig.savefig(tmp, dpi=110, bbox_inches='tight', format='png')
-    plt.close(fig)
-    return Path(path)
-
 def plot_confusion(conf: torch.Tensor, classes, path, title='confusion'):
     import matplotlib.pyplot as plt, seaborn as sns
     K = len(classes)

@@ -8,7 +8,7 @@ import torch, torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 from .core import ConfigError, merge_defaults, where
 from .backbones import create_backbone, BACKBONES
-from .neurons import DSTSModule, DSTSLayer, GATES, TAU_SCHEDULES
+from .neurons import DSTSModule, DSTSLayer, check_gate, TAU_SCHEDULES
 from .search import make_kernels, load_arch, ST_MODES, RATIOS
 
 # %% auto #0
@@ -39,7 +39,8 @@ def model_config(section: dict|None=None) -> dict:
     if cfg['backbone'] not in BACKBONES: raise ConfigError(f"{w}.backbone '{cfg['backbone']}' unknown; allowed: {', '.join(BACKBONES)}")
     if not 0 <= cfg['dropout'] < 1: raise ConfigError(f"{w}.dropout must be in [0, 1), got {cfg['dropout']}")
     if d['variant'] not in ('dynamic', 'static'): raise ConfigError(f"{w}.dsts.variant '{d['variant']}' unknown; allowed: dynamic, static")
-    if d['gate'] not in GATES: raise ConfigError(f"{w}.dsts.gate '{d['gate']}' unknown; allowed: {', '.join(GATES)}")
+    try: check_gate(d['gate'])
+    except ValueError as e: raise ConfigError(f"{w}.dsts.{e}") from None
     if d['tau_schedule'] not in TAU_SCHEDULES: raise ConfigError(f"{w}.dsts.tau_schedule '{d['tau_schedule']}' unknown; allowed: {', '.join(TAU_SCHEDULES)}")
     if not (d['tau_start'] > 0 and d['tau_end'] > 0): raise ConfigError(f"{w}.dsts.tau_start and tau_end must be > 0, got {d['tau_start']}, {d['tau_end']}")
     if d['st'] not in ST_MODES: raise ConfigError(f"{w}.dsts.st '{d['st']}' unknown; allowed: {', '.join(ST_MODES)}")
@@ -63,9 +64,12 @@ class DSTSClassifier(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(backbone.num_features, num_classes)
 
-    def forward_features(self, x):
+    def features(self, x):
+        "(backbone features, features after the DSTS module): the analyses of C2 need the first, the head the second."
         f = self.backbone.forward_features(x)
-        return self.dsts(f) if self.dsts is not None else f
+        return f, (self.dsts(f) if self.dsts is not None else f)
+
+    def forward_features(self, x): return self.features(x)[1]
 
     def forward_head(self, f): return self.head(self.drop(f.mean((2, 3, 4))))
     def forward(self, x): return self.forward_head(self.forward_features(x))

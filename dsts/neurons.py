@@ -8,16 +8,21 @@ import math
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['GATES', 'TAU_SCHEDULES', 'gate', 'STKernel', 'DSTSLayer', 'DSTSModule', 'gate_tau']
+__all__ = ['GATES', 'TAU_SCHEDULES', 'check_gate', 'gate', 'STKernel', 'DSTSLayer', 'DSTSModule', 'gate_tau']
 
 # %% ../nbs/04_neurons.ipynb #07cfdeb4
 GATES = ('semhash', 'ste', 'gumbel', 'soft', 'always_on')
+
+def check_gate(kind: str) -> str:
+    "`kind` if it is a gate estimator of `GATES`, else a `ValueError` that lists them (the one place gate names are checked)."
+    if kind not in GATES: raise ValueError(f"gate '{kind}' unknown; allowed: {', '.join(GATES)}")
+    return kind
 
 def gate(s: torch.Tensor, kind: str='semhash', training: bool=False, tau: float=1.0) -> torch.Tensor:
     "Gates (B, N) from scores `s` (B, N) with estimator `kind`."
     if kind == 'always_on': return torch.ones_like(s)
     if kind == 'soft': return torch.sigmoid(s)
-    if kind not in GATES: raise ValueError(f"gate '{kind}' unknown; allowed: {', '.join(GATES)}")
+    check_gate(kind)
     if not training: return (s > 0).to(s.dtype)
     if kind == 'ste':
         p = torch.sigmoid(s)
@@ -69,7 +74,7 @@ class DSTSLayer(nn.Module):
                  tau: float=1.0, # gumbel temperature (a trainer may anneal it)
                 ):
         super().__init__()
-        if gate not in GATES: raise ValueError(f"gate '{gate}' unknown; allowed: {', '.join(GATES)}")
+        check_gate(gate)
         if N < 1 or g < 1: raise ValueError(f"neurons and channels per neuron must be >= 1, got N={N}, g={g}")
         self.C, self.N, self.g, self.gate_kind = C, N, g, gate
         self.residual, self.balance, self.rho, self.tau = residual, balance, rho, tau

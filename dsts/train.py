@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .core import ConfigError, DataError, merge_defaults, load_params, yaml_load, where, params_source, atomic_file, atomic_json, atomic_write, seed_everything
 from .data.datasets import DATASETS, read_annotations, holdout, VideoDataset, VideoLoader
 from .data.sampling import MODES
-from .data.transforms import ClipTransform
+from .data.transforms import ClipTransform, CROPS
 from .model import MODEL_DEFAULTS, model_config, build_model, count_params, count_flops
 from .neurons import gate_tau
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step
@@ -43,6 +43,7 @@ DATA_DEFAULTS = dict(
     test_crops='center',               # ... times crops: center | three
     val_frac=0.0,                      # hold out this fraction of train (per class) and report it every epoch
     cache=True,                        # keep decoded videos in memory after the first epoch
+    cache_dir=None,                    # share decoded windows across processes and runs as .npy files here (null: no)
     workers=0,                         # loader processes per training process
     skip_bad=False,                    # skip unreadable videos (warned each epoch) instead of stopping
 )
@@ -103,7 +104,8 @@ def run_config(params: dict|None=None) -> dict:
     m = cfg['model'] = model_config(cfg['model'])
     _need(d['dataset'] in DATASETS, 'data.dataset', f"'{d['dataset']}' unknown; allowed: {', '.join(DATASETS)}")
     _need(d['mode'] in MODES, 'data.mode', f"'{d['mode']}' unknown; allowed: {', '.join(MODES)}")
-    _need(d['test_crops'] in ('center', 'three'), 'data.test_crops', f"'{d['test_crops']}' unknown; allowed: center, three")
+    test_crops = [c for c in CROPS if c != 'random']
+    _need(d['test_crops'] in test_crops, 'data.test_crops', f"'{d['test_crops']}' unknown; allowed: {', '.join(test_crops)}")
     for k in ('frames', 'size', 'stride', 'test_clips'): _need(d[k] >= 1, f'data.{k}', f"must be >= 1, got {d[k]}")
     _need(d['short_side'] is None or d['short_side'] >= d['size'], 'data.short_side', f"({d['short_side']}) must be >= data.size ({d['size']}) or null")
     _need(0 <= d['val_frac'] < 1, 'data.val_frac', f"must be in [0, 1), got {d['val_frac']}")
@@ -139,7 +141,7 @@ def make_dataset(cfg: dict, split: str, train: bool, ann=None) -> VideoDataset:
     tf = ClipTransform(d['size'], d['short_side'], 'random' if train else d['test_crops'], flip=train and d['flip'],
                        flip_map=ann.flip_map if train and d['flip'] else None)
     return VideoDataset(ann, d['frames'], tf, train=train, mode=d['mode'], num_clips=1 if train else d['test_clips'],
-                        stride=d['stride'], skip_bad=d['skip_bad'], cache=d['cache'], seed=cfg['seed'])
+                        stride=d['stride'], skip_bad=d['skip_bad'], cache=d['cache'], seed=cfg['seed'], cache_dir=d['cache_dir'])
 
 def make_loaders(cfg: dict) -> dict:
     "`train`, `test` (and `val`, `search`) loaders of the run; the training batch is the global batch over the processes."
@@ -231,7 +233,7 @@ def train_step(model, loss_fn, batch, next_batch, u: dict, use_udl: bool, scale:
     return (*loss_fn.seen, d1[1])
 
 # %% ../nbs/08_train.ipynb #8ee73007
-RUNTIME_KEYS = ('device', 'data.root', 'data.workers', 'data.cache', 'train.progress')
+RUNTIME_KEYS = ('device', 'data.root', 'data.workers', 'data.cache', 'data.cache_dir', 'train.progress')
 
 def _flat(d: dict, prefix: str='') -> dict:
     out = {}
@@ -281,8 +283,7 @@ def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=Fals
         B = len(y)
         x = x.to(device).flatten(0, 1) if x.ndim == 6 else x.to(device)    # (B, V, 3, T, H, W) -> (B V, ...)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda'):
-            f = model.backbone.forward_features(x)
-            h = model.dsts(f) if model.dsts is not None else f
+            f, h = model.features(x)
             logits = model.forward_head(h)
         V = x.shape[0] // B
         P.append(logits.float().softmax(-1).view(B, V, -1).mean(1).cpu())

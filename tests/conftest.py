@@ -45,6 +45,6 @@ def clone_working_tree(dest):
     run(['git', 'clone', '-q', str(ROOT), str(dest)])
     for sub in ('dsts', 'nbs'):
         shutil.rmtree(dest/sub); shutil.copytree(ROOT/sub, dest/sub, ignore=shutil.ignore_patterns('__pycache__'))
-    for f in ('dvc.yaml', 'params.yaml', 'data.dvc'): shutil.copy(ROOT/f, dest/f)
+    for f in ('dvc.yaml', 'params.yaml', 'data.dvc', '.dvcignore'): shutil.copy(ROOT/f, dest/f)
     shutil.copytree(ROOT/'.dvc/bundled-remote', dest/'.dvc/bundled-remote', dirs_exist_ok=True)
     return dest

@@ -75,3 +75,12 @@ def test_site_in_headless_chromium(site):
         assert shot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and shot.stat().st_size > 10_000
     finally:
         drv.quit(); server.shutdown()
+
+
+def test_no_pointer_outside_the_repository():
+    "A clone holds everything a reader is sent to: no `../shared` (the design folder beside a developer's checkout)."
+    tracked = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    hits = [f for f in tracked if f.endswith(('.ipynb', '.md', '.py', '.txt', '.yaml', '.yml', '.ini')) and (ROOT/f).exists()
+            and '../shared' in (ROOT/f).read_text(errors='ignore')]
+    hits = [f for f in hits if f != 'tests/test_docs.py']
+    assert not hits, f'files that point outside the repository: {hits}'

@@ -1,8 +1,10 @@
 """DVC on a fresh clone with no remote configured by the user: status, pull and repro all succeed, and
 a second repro does nothing. Runs the real dvc.yaml's `synth` stage with tiny params in a temporary clone
 (every other stage, and a no-op second `dvc repro` of the whole graph, is in test_pipeline.py)."""
+import functools
 import pytest, yaml
-from conftest import run, clone_working_tree, TINY_SYNTH, BIN
+from pathlib import Path
+from conftest import run, clone_working_tree, TINY_SYNTH, BIN, ROOT
 
 
 @pytest.fixture(scope='module')
@@ -30,3 +32,32 @@ def test_repro_twice_second_is_a_noop(clone):
     assert 'up to date' in p.stdout or "didn't change" in p.stdout
     m = run([str(BIN/'dvc'), 'metrics', 'show'], cwd=clone)
     assert 'synthdive' in m.stdout
+
+
+def _stage_code_deps(stage: str) -> set:
+    "The dsts files and folders a stage of dvc.yaml lists as dependencies."
+    spec = yaml.safe_load((ROOT/'dvc.yaml').read_text())['stages'][stage]
+    deps = (spec.get('do') or spec)['deps']
+    return {d for d in deps if d.startswith('dsts/')}
+
+
+@functools.cache
+def _imported_modules(module: str) -> frozenset:
+    "The files of the dsts package that importing `module` loads (in a fresh interpreter)."
+    code = f"import sys, {module}; print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('dsts') and getattr(m, '__file__', None)))"
+    files = run([str(BIN/'python'), '-c', code], cwd=ROOT).stdout.split()
+    return frozenset(str(Path(f).resolve().relative_to(ROOT)) for f in files)
+
+
+def covered(f: str, deps: set) -> bool:
+    return f in deps or any(f.startswith(d + '/') for d in deps) or f.endswith('dsts/__init__.py')
+
+
+@pytest.mark.parametrize('stage, module', [('train', 'dsts.train'), ('ablate', 'dsts.train'), ('search', 'dsts.train'),
+                                           ('evaluate', 'dsts.evaluate'), ('tables', 'dsts.evaluate')])
+def test_each_stage_depends_on_the_modules_it_runs(stage, module):
+    deps = _stage_code_deps(stage)
+    missing = [f for f in _imported_modules(module) if not covered(f, deps)]
+    assert not missing, f"stage {stage} runs {missing} but dvc.yaml does not list them"
+    if stage in ('train', 'ablate', 'search'):   # and nothing it does not run: a plot or the generator re-runs no training
+        assert not deps & {'dsts', 'dsts/evaluate.py', 'dsts/synth'}, deps

@@ -39,7 +39,8 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     assert (repo/'results/tables/1-main-ssv2.md').read_text().count('±') >= 6
     assert (repo/'results/tables/4-size-diving48.csv').exists() and (repo/'results/figures/arch-diving48.png').stat().st_size > 1000
     res = (repo/'results/results.md').read_text()
-    assert 'C1 on diving48' in res and 'C2 on ssv2' in res
+    assert '| C1 | diving48 |' in res and '| C2 | ssv2 |' in res       # every claim gets a paired verdict
+    assert (repo/'results/tables/claims.csv').exists() and (repo/'results/figures/claims.png').stat().st_size > 1000
     e = json.loads((repo/'results/eval/diving48/metrics.json').read_text())
     assert e['views'] == dict(clips=1, crops='three') and set(e['attributes']) == {'takeoff', 'somersaults', 'twists', 'position'}
     assert 'Data and pipelines are up to date' in dvc('repro').stdout
@@ -50,3 +51,10 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     stale = dvc('status').stdout
     assert 'train@ssv2-dsts' in stale and 'evaluate@ssv2' in stale and 'search@ssv2' in stale, stale
     assert '@diving48' not in stale, stale
+    # a plot changes: evaluation and tables are out of date, no training run is
+    (repo/'data/ssv2/NOTE.txt').unlink()
+    ev = repo/'dsts/evaluate.py'
+    ev.write_text(ev.read_text().replace("def plot_confusion(", "# a reader changed a plot\ndef plot_confusion(", 1))
+    stale = dvc('status').stdout
+    assert 'evaluate@' in stale and 'tables' in stale, stale
+    assert not any(s in stale for s in ('train@', 'ablate@', 'search@')), stale

@@ -24,7 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXEC, PROC, SRC, SITE = ROOT/'_exec', ROOT/'_proc', ROOT/'_proc'/'site', ROOT/'_docs'
-SKIP_FLAGS = {'slow', 'cuda'}           # settings.ini tst_flags: the cells nbdev_test skips by default
+def _tst_flags() -> set:
+    "settings.ini's tst_flags: the cells nbdev_test skips by default (read, not repeated here)."
+    import configparser
+    c = configparser.ConfigParser(); c.read(ROOT/'settings.ini')
+    return set(c['DEFAULT'].get('tst_flags', '').split())
+SKIP_FLAGS = _tst_flags()
 FOLDERS = ('', 'tutorials')             # library notebooks and tutorials; nbs/pipeline/ are DVC stages, not pages
 
 def directives(src: str) -> dict:

@@ -4,13 +4,13 @@
 
 # %% ../../nbs/01c_data.datasets.ipynb #3abdb896
 from __future__ import annotations
-import csv, json, re, warnings
+import csv, hashlib, json, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset, DataLoader
-from ..core import DataError, rng_for
+from ..core import DataError, rng_for, atomic_file
 from .video import read_video, read_frames_dir
 from .sampling import sample_indices
 from .transforms import ClipTransform
@@ -198,11 +198,14 @@ class VideoDataset(Dataset):
                  stride: int=2, # dense sampling stride
                  skip_bad: bool=False, # return BadItem for unreadable videos instead of raising
                  cache: bool=False, # keep decoded windows in memory
-                 seed: int=0):
+                 seed: int=0,
+                 cache_dir=None, # share decoded windows across processes and runs as .npy files here (None: no)
+                ):
         self.ann, self.frames, self.train, self.mode = ann, frames, train, mode
         self.transform = transform or ClipTransform()
         self.num_clips, self.stride, self.skip_bad, self.seed = num_clips, stride, skip_bad, seed
         self.epoch, self._cache = 0, {} if cache else None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         sample_indices(frames, frames, mode, train=False, num_clips=num_clips)  # validates mode and num_clips early
 
     def __len__(self): return len(self.ann.records)
@@ -214,6 +217,11 @@ class VideoDataset(Dataset):
         "The annotated window of record `i`, decoded to uint8 (n, H, W, 3)."
         if self._cache is not None and i in self._cache: return self._cache[i]
         r = self.ann.records[i]
+        f = self._cache_file(r)
+        if f is not None and f.exists():
+            w = np.load(f)
+            if self._cache is not None: self._cache[i] = w
+            return w
         if r.frames_dir:
             x = read_frames_dir(r.path, None if r.num_frames is None else range(r.num_frames))
         else: x = read_video(r.path, max_frames=r.end)
@@ -221,7 +229,16 @@ class VideoDataset(Dataset):
         if len(w) == 0:
             raise DataError(r.path, f"annotated window [{r.start}, {r.end}) holds no frames; the video has {len(x)}")
         if self._cache is not None: self._cache[i] = w
+        if f is not None:
+            with atomic_file(f, '.npy') as tmp: np.save(tmp, w)
         return w
+
+    def _cache_file(self, r):
+        "The shared cache file of record `r`'s window (None without `cache_dir`): a new or changed video gets a new file."
+        if self.cache_dir is None or not r.path.exists(): return None
+        st = r.path.stat()
+        key = f'{r.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{r.start}|{r.end}|{r.num_frames}'
+        return self.cache_dir/f'{hashlib.sha1(key.encode()).hexdigest()}.npy'
 
     def __getitem__(self, i):
         r = self.ann.records[i]
