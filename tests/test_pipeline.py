@@ -18,7 +18,7 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     clone_working_tree(repo)
     dvc = lambda *a: run([str(BIN/'dvc'), *a], cwd=repo)
     p = yaml.safe_load((repo/'params.yaml').read_text())
-    p['synth'] = TINY_SYNTH
+    p['synth'] = {**TINY_SYNTH, 'synthdive': dict(train_per_class=2, test_per_class=1)}   # a search holds out half of each class
     p['model']['dsts'].update(neurons=4)
     p['pipeline'].update(seeds=[0, 1, 2], jobs=1, datasets=['diving48', 'ssv2'], main=['backbone', 'dsts'],
                          ablation_dataset=['diving48'], ablations=['n8'], search_epochs=1, eval=dict(clips=1, crops='three'))

@@ -67,6 +67,8 @@ def coalesce_streams(cell: dict) -> dict:
     import nbformat
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
     if cell.get('cell_type') != 'code': return cell
+    for o in cell.get('outputs', []):
+        if o.get('output_type') == 'stream' and isinstance(o['text'], list): o['text'] = ''.join(o['text'])   # processed notebooks keep lists
     return CoalesceStreamsPreprocessor().preprocess_cell(nbformat.from_dict(cell), {}, 0)[0]
 
 def _fence(text: str, lang: str='') -> str:
