@@ -17,7 +17,7 @@ from .data.datasets import VideoLoader
 # %% auto #0
 __all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 't975',
            'paired_verdict', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes',
-           'load_trained', 'evaluate_checkpoint', 'main']
+           'neuron_strips', 'plot_neuron_strips', 'load_trained', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/09_evaluate.ipynb #431ec433
 DIVE_ATTRIBUTES = ('takeoff', 'somersaults', 'twists', 'position')
@@ -124,6 +124,40 @@ def plot_attributes(attr: dict, path, title='accuracy per attribute'):
     for i, v in enumerate(attr.values()): ax.text(i, v + 0.02, f'{v:.2f}', ha='center', fontsize=8)
     return save_figure(fig, path)
 
+# %% ../nbs/09_evaluate.ipynb #f9aebfa7
+def neuron_strips(gates: torch.Tensor, labels: torch.Tensor, n_neurons: int=4, per: int=5, seed: int=0) -> list[dict]:
+    "The `n_neurons` most class-selective neurons of one layer's gates (N videos, neurons) that fire on some videos and not on all; for each, up to `per` videos that fire it and `per` that do not."
+    on = gates > 0.5
+    rate = on.float().mean(0)
+    per_class = torch.stack([on[labels == c].float().mean(0) for c in labels.unique()])
+    order = per_class.std(0).argsort(descending=True).tolist()
+    g = torch.Generator().manual_seed(seed)
+    pick = lambda idx: idx[torch.randperm(len(idx), generator=g)[:per]].sort().values.tolist()
+    return [dict(neuron=n, rate=float(rate[n]), fire=pick(on[:, n].nonzero().flatten()), quiet=pick((~on[:, n]).nonzero().flatten()))
+            for n in [n for n in order if 0 < rate[n] < 1][:n_neurons]]
+
+def plot_neuron_strips(ds, picks: list, classes, path, frames: int=4):
+    "Per picked neuron, a row of clips of `ds` that fire it and a row that do not: `frames` frames each (first view), labelled with the class."
+    import matplotlib.pyplot as plt
+    per = max([len(p[k]) for p in picks for k in ('fire', 'quiet')] + [1])
+    fig, axs = plt.subplots(max(1, 2 * len(picks)), per, figsize=(2.0 * per, 0.9 * max(1, 2 * len(picks)) + 0.5), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    if not picks: axs[0, 0].text(0, 0.5, 'no neuron of this layer fires on some test videos and not on others', fontsize=8)
+    t = ds.transform
+    for r, p in enumerate(picks):
+        for k, (key, word) in enumerate((('fire', 'fire it'), ('quiet', 'do not'))):
+            ax0 = axs[2 * r + k, 0]
+            ax0.text(-0.08, 0.5, f"neuron {p['neuron']}\n({p['rate']:.0%} fire)\n{word}" if k == 0 else word,
+                     transform=ax0.transAxes, ha='right', va='center', fontsize=6)
+            for c, i in enumerate(p[key]):
+                x, y = ds[i]
+                x = x[0] if x.ndim == 5 else x                                    # the first view: (3, T, H, W)
+                x = ((x * t.std + t.mean).clamp(0, 255) / 255)[:, torch.linspace(0, x.shape[1] - 1, frames).round().long()]
+                axs[2 * r + k, c].imshow(torch.cat(list(x.unbind(1)), dim=2).permute(1, 2, 0).numpy())
+                axs[2 * r + k, c].set_title(str(classes[y])[:32], fontsize=5)
+    fig.suptitle('Test videos that fire a neuron of the last DSTS layer, and videos that do not (frames left to right)', fontsize=8)
+    return save_figure(fig, path)
+
 # %% ../nbs/09_evaluate.ipynb #08052bbc
 def load_trained(path, device='cpu'):
     "(model in eval mode, checkpoint dict) from a checkpoint file."
@@ -161,7 +195,9 @@ def evaluate_checkpoint(path, out, root=None, dataset=None, split: str='test', c
     if figures:
         plot_confusion(conf, ck['classes'], out/'confusion.png', f"{d['dataset']} {split}: top-1 {res['top1']:.3f}")
         if attr: plot_attributes(attr, out/'attributes.png', f"{d['dataset']}: accuracy per attribute")
-        if spec: plot_class_neuron(spec, ck['classes'], out/'class_neuron.png'); plot_similarity(spec, out/'similarity.png')
+        if spec:
+            plot_class_neuron(spec, ck['classes'], out/'class_neuron.png'); plot_similarity(spec, out/'similarity.png')
+            plot_neuron_strips(ds, neuron_strips(pr['gates'][-1], pr['labels'], seed=cfg['seed']), ck['classes'], out/'neuron_strips.png')
     return res
 
 # %% ../nbs/09_evaluate.ipynb #bf40217a

@@ -19,6 +19,7 @@ MODEL_DEFAULTS = dict(
     backbone='tsm_tiny',   # a key of dsts.backbones.BACKBONES
     pretrained=False,      # ImageNet weights through timm
     dropout=0.0,           # before the classifier
+    init=None,             # a dsts checkpoint.pt to fine-tune from: its backbone and head weights (the DSTS module starts as an identity)
     dsts=dict(
         enabled=True,      # False: the backbone alone
         variant='dynamic', # dynamic (gated neurons) | static (capacity-matched, gates always on)
@@ -38,6 +39,7 @@ def model_config(section: dict|None=None) -> dict:
     w = where('model')
     if cfg['backbone'] not in BACKBONES: raise ConfigError(f"{w}.backbone '{cfg['backbone']}' unknown; allowed: {', '.join(BACKBONES)}")
     if not 0 <= cfg['dropout'] < 1: raise ConfigError(f"{w}.dropout must be in [0, 1), got {cfg['dropout']}")
+    if cfg['init'] is not None and not isinstance(cfg['init'], str): raise ConfigError(f"{w}.init must be the path of a checkpoint.pt or null, got {cfg['init']!r}")
     if d['variant'] not in ('dynamic', 'static'): raise ConfigError(f"{w}.dsts.variant '{d['variant']}' unknown; allowed: dynamic, static")
     try: check_gate(d['gate'])
     except ValueError as e: raise ConfigError(f"{w}.dsts.{e}") from None

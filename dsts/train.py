@@ -22,12 +22,12 @@ from .search import genotype, load_arch, save_arch, arch_parameters, weight_para
 from .udl import UDL_ORDERS, partition, udl_grads
 
 # %% auto #0
-__all__ = ['DATA_DEFAULTS', 'TRAIN_DEFAULTS', 'UDL_DEFAULTS', 'SEARCH_DEFAULTS', 'RUN_DEFAULTS', 'RUNTIME_KEYS', 'resolve_device',
-           'run_config', 'dist_info', 'make_dataset', 'make_loaders', 'lr_factor', 'make_optimizer',
-           'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn', 'reduce_grads', 'train_step', 'fingerprint',
-           'save_checkpoint', 'load_checkpoint', 'predict', 'classification_metrics', 'EpochTotals', 'Run', 'setup_run',
-           'optimizer_step', 'train_batch', 'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_seeds',
-           'deep_update', 'apply_sets', 'params_for', 'main']
+__all__ = ['DATA_DEFAULTS', 'TRAIN_DEFAULTS', 'UDL_DEFAULTS', 'SEARCH_DEFAULTS', 'RUN_DEFAULTS', 'RUNTIME_KEYS', 'PRETRAIN_DIR',
+           'SEARCH_DIR', 'resolve_device', 'run_config', 'dist_info', 'make_dataset', 'make_loaders', 'lr_factor',
+           'make_optimizer', 'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn', 'reduce_grads', 'train_step',
+           'fingerprint', 'save_checkpoint', 'load_checkpoint', 'init_from', 'predict', 'classification_metrics',
+           'EpochTotals', 'Run', 'setup_run', 'optimizer_step', 'train_batch', 'train_epoch', 'end_epoch', 'finish_run',
+           'train', 'train_runs', 'train_seeds', 'deep_update', 'apply_sets', 'params_for', 'pipeline_config', 'main']
 
 # %% ../nbs/08_train.ipynb #a177d40b
 DATA_DEFAULTS = dict(
@@ -273,6 +273,22 @@ def load_checkpoint(path, cfg: dict|None=None) -> dict:
                           "use another output folder, or the config that wrote it")
     return ck
 
+def init_from(model: nn.Module, path, backbone: str) -> list[str]:
+    "Load the backbone and head weights of the dsts checkpoint `path` (a `backbone` model) into `model` (fine-tuning); the DSTS module keeps its initialisation. Returns the keys loaded."
+    if not Path(path).exists(): raise ConfigError(f"{where('model.init')} {path}: no such checkpoint; the pipeline's stage pretrain writes it "
+                                                  "(`dvc repro pretrain`), or set model.init to null to train from scratch")
+    ck, dst = load_checkpoint(path), model.state_dict()
+    if ck['config']['model']['backbone'] != backbone: raise ConfigError(
+        f"{where('model.init')} {path} holds a {ck['config']['model']['backbone']} model; this run's backbone is {backbone}")
+    src, keys = ck['model'], [k for k in dst if k.startswith(('backbone.', 'head.'))]
+    missing = [k for k in keys if k not in src]
+    if missing: raise ConfigError(f"{where('model.init')} {path} has no weights for {missing[0]} ({len(missing)} of {len(keys)} missing)")
+    bad = [k for k in keys if src[k].shape != dst[k].shape]
+    if bad: raise ConfigError(f"{where('model.init')} {path}: {bad[0]} has shape {tuple(src[bad[0]].shape)} there and {tuple(dst[bad[0]].shape)} "
+                              "here (trained on another number of classes?)")
+    model.load_state_dict({**dst, **{k: src[k] for k in keys}})
+    return keys
+
 # %% ../nbs/08_train.ipynb #07a6cee8
 @torch.no_grad()
 def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=False, progress: bool=False) -> dict:
@@ -353,7 +369,11 @@ def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
         log(f"dsts-train -> {out}  ({world} process{'es' if world > 1 else ''}, {device})\n{text}")
         atomic_write(out/'config.yaml', text)
     seed_everything(cfg['seed'])
-    model = build_model(cfg['model'], len(loaders['classes'])).to(device)
+    model = build_model(cfg['model'], len(loaders['classes']))
+    if cfg['model']['init'] and ck is None:
+        n = len(init_from(model, cfg['model']['init'], cfg['model']['backbone']))
+        if rank == 0: log(f"fine-tuning from {cfg['model']['init']} ({n} tensors of the backbone and head)")
+    model = model.to(device)
     if device.type == 'cuda' and t['channels_last']: model = model.to(memory_format=torch.channels_last_3d)
     if world > 1:
         for p in model.state_dict().values(): dist.broadcast(p, 0)
@@ -487,11 +507,10 @@ def _train_one(args):
     lines = []
     return train(cfg, out, log=lines.append), lines
 
-def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print) -> list[dict]:
-    "Train `cfg` once per seed into `out/seed{s}`, `jobs` processes at a time (CPU only), each with `threads` threads; returns the metrics in seed order."
-    cfg = run_config(cfg)
-    runs = [({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds]
-    if resolve_device(cfg['device']).type == 'cuda': return [train(c, o, log=log) for c, o in runs]
+def train_runs(runs: list, jobs: int=1, threads: int=1, log=print) -> list[dict]:
+    "Train each `(cfg, out)` of `runs`, `jobs` processes at a time (CPU only), each with `threads` threads; returns the metrics in order."
+    runs = [(run_config(c), Path(o)) for c, o in runs]
+    if any(resolve_device(c['device']).type == 'cuda' for c, _ in runs): return [train(c, o, log=log) for c, o in runs]
     if jobs <= 1 or len(runs) == 1:
         before = torch.get_num_threads(); torch.set_num_threads(threads)
         try: return [train(c, o, log=log) for c, o in runs]
@@ -502,8 +521,13 @@ def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print) -
     with ProcessPoolExecutor(min(jobs, len(runs)), mp_context=mp.get_context(start)) as ex:
         import dsts.train as lib   # the library's function, picklable by name (also when this runs in a notebook)
         res = list(ex.map(lib._train_one, [(c, o, threads) for c, o in runs]))
-    for (c, _), (_, lines) in zip(runs, res): log(f"--- seed {c['seed']}\n" + '\n'.join(l for l in lines if not l.startswith('dsts-train')))
+    for (c, o), (_, lines) in zip(runs, res): log(f"--- {o.name}\n" + '\n'.join(l for l in lines if not l.startswith('dsts-train')))
     return [m for m, _ in res]
+
+def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print) -> list[dict]:
+    "Train `cfg` once per seed into `out/seed{s}` (see `train_runs`); returns the metrics in seed order."
+    cfg = run_config(cfg)
+    return train_runs([({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds], jobs, threads, log)
 
 # %% ../nbs/08_train.ipynb #a2f9e747
 def deep_update(base: dict, upd: dict) -> dict:
@@ -535,11 +559,36 @@ def params_for(params_file='params.yaml', profile: str|None=None, sets=None, var
         params = deep_update(params, known[name] or {})
     return apply_sets({k: params[k] for k in RUN_DEFAULTS if k in params}, sets)
 
+PRETRAIN_DIR = Path('artifacts/pretrain')   # the `pretrain` stage's checkpoints: <dataset>/<variant>/checkpoint.pt
+SEARCH_DIR = Path('artifacts/search')       # the `search` stage's <dataset>/arch.json
+
+def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: str='train', sets=None) -> dict:
+    """The run config of one run of the pipeline on `dataset`. `stage='pretrain'`: the variant from scratch, with the
+    profile's `pretrain` overrides; otherwise (`train`, `search`) `st: arch` reads the dataset's searched arch.json, and
+    when the profile has a `pretrain` section the run fine-tunes from the variant of `pipeline.pretrain` with its backbone
+    (a profile without one, such as the real datasets' with ImageNet weights, starts every row from its own initialisation)."""
+    P, cfg = load_params(params_file), params_for(params_file, dataset, sets, variant)
+    pretrains = 'pretrain' in (P['datasets'][dataset] or {})
+    if stage == 'pretrain':
+        if not pretrains: raise ConfigError(f"{params_file}:datasets.{dataset} has no pretrain section: its rows start from the profile's own initialisation")
+        return run_config(deep_update(cfg, P['datasets'][dataset]['pretrain'] or {}))
+    if (cfg.get('model') or {}).get('dsts', {}).get('st') == 'arch': cfg['model']['dsts']['arch'] = str(SEARCH_DIR/dataset/'arch.json')
+    pre = ((P.get('pipeline') or {}).get('pretrain') or []) if pretrains else []
+    if pre:
+        bb = run_config(cfg)['model']['backbone']
+        have = {run_config(params_for(params_file, dataset, variant=v))['model']['backbone']: v for v in pre}
+        if bb not in have: raise ConfigError(f"{params_file}:pipeline.pretrain pretrains {', '.join(have)} ({', '.join(pre)}), but "
+                                             f"variant {variant} has backbone {bb}: add a variant with backbone {bb} to pipeline.pretrain")
+        cfg = deep_update(cfg, {'model': {'init': str(PRETRAIN_DIR/dataset/have[bb]/'checkpoint.pt')}})
+    return run_config(cfg)
+
 def main(argv=None):
     "Entry point of `dsts-train` (also `python -m dsts.train`, and under `torchrun`)."
     ap = argparse.ArgumentParser(prog='dsts-train', formatter_class=argparse.RawDescriptionHelpFormatter, description=
         "Train a DSTS model (or a baseline) from the seed, device, data, model, train and udl sections of a params file.\n"
-        "Every key is documented in nbs/08_train.ipynb and params.yaml. Under torchrun, one process per device.",
+        "Every key is documented in nbs/08_train.ipynb and params.yaml. With --profile and --variant it is one row of the\n"
+        "pipeline's tables, exactly as stage train runs it (a profile with a pretrain section fine-tunes from\n"
+        "artifacts/pretrain/<profile>/: `dvc repro pretrain` or --pretrain first). Under torchrun, one process per device.",
         epilog="examples:\n  dsts-train --out runs/dive --set train.epochs=3\n"
                "  dsts-train --out runs/udl --set udl.enabled=true --set udl.order=second\n"
                "  torchrun --standalone --nproc_per_node=8 -m dsts.train --profile diving48 --out runs/diving48")
@@ -548,11 +597,15 @@ def main(argv=None):
     ap.add_argument('--profile', help="a dataset profile of the params file's 'datasets' section, e.g. synthdive, diving48, ssv2")
     ap.add_argument('--variant', help="a variant of the params file's 'variants' section (a table row), e.g. dsts, backbone")
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a key, e.g. train.epochs=3 (repeatable)')
+    ap.add_argument('--pretrain', action='store_true', help="with --profile: the profile's pretraining run (stage pretrain) instead of a table row")
     ap.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint.pt when it exists (refused if the config differs)')
     ap.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     a = ap.parse_args(argv)
     try:
-        with params_source(a.params): cfg = run_config(params_for(a.params, a.profile, a.set, a.variant))
+        if a.pretrain and not a.profile: raise ConfigError('--pretrain needs --profile: the dataset profile whose pretrain section to run')
+        with params_source(a.params):   # with a profile, exactly the pipeline's run (pretrained init, searched arch.json)
+            cfg = (pipeline_config(a.params, a.profile, a.variant, 'pretrain' if a.pretrain else 'train', a.set) if a.profile else
+                   run_config(params_for(a.params, None, a.set, a.variant)))
         if a.print_config: print(json.dumps(cfg, indent=1, default=str)); return 0
         world = int(os.environ.get('WORLD_SIZE', 1))
         if world > 1 and not dist.is_initialized():

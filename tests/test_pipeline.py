@@ -21,9 +21,12 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     p['synth'] = {**TINY_SYNTH, 'synthdive': dict(train_per_class=2, test_per_class=1)}   # a search holds out half of each class
     p['model']['dsts'].update(neurons=4)
     p['pipeline'].update(seeds=[0, 1, 2], jobs=1, datasets=['diving48', 'ssv2'], main=['backbone', 'dsts'],
-                         ablation_dataset=['diving48'], ablations=['n8'], search_epochs=1, eval=dict(clips=1, crops='three'))
+                         ablation_dataset=['diving48'], ablations=['n8'], search_epochs=1, eval=dict(clips=1, crops='three'),
+                         pretrain=['backbone'], pretrain_threads=1)
     p['datasets']['diving48'] = tiny_profile('diving48', 'data/diving48')
     p['datasets']['ssv2'] = tiny_profile('ssv2', 'data/ssv2')
+    p['datasets']['diving48']['pretrain'] = dict(train=dict(epochs=1))   # diving48's rows fine-tune from a pretrained backbone;
+                                                                       # ssv2 has no pretrain section: its rows start from scratch
     p['variants']['n8']['model']['dsts']['neurons'] = 2
     (repo/'params.yaml').write_text(yaml.safe_dump(p, sort_keys=False))
     dvc('pull')                                       # a fresh clone has no data/
@@ -32,10 +35,14 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
         shutil.copytree(repo/'artifacts/synth'/synth, repo/'data'/real)
     dvc('add', 'data')
     r = dvc('repro')
-    for stage in ('search@diving48', 'train@ssv2-dsts', 'ablate@diving48-n8', 'evaluate@ssv2', 'tables'):
+    for stage in ('pretrain@diving48-backbone', 'search@diving48', 'train@ssv2-dsts', 'ablate@diving48-n8', 'evaluate@ssv2', 'tables'):
         assert f"Running stage '{stage}'" in r.stdout, stage
     m = json.loads((repo/'results/runs/diving48-dsts/metrics.json').read_text())
     assert m['seeds'] == 3 and 0 <= m['top1'] <= 1 and len(m['per_seed']) == 3
+    assert m['init'] == 'artifacts/pretrain/diving48/backbone/checkpoint.pt'      # every row fine-tunes from the pretrained backbone
+    assert json.loads((repo/'results/pretrain/diving48-backbone.json').read_text())['epochs'] == 1
+    assert json.loads((repo/'results/runs/ssv2-dsts/metrics.json').read_text())['init'] is None
+    assert not json.loads((repo/'results/pretrain/ssv2-backbone.json').read_text())['pretrained']
     assert (repo/'results/tables/1-main-ssv2.md').read_text().count('±') >= 6
     assert (repo/'results/tables/4-size-diving48.csv').exists() and (repo/'results/figures/arch-diving48.png').stat().st_size > 1000
     res = (repo/'results/results.md').read_text()
@@ -49,7 +56,7 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     # one dataset changes: its stages are out of date, the other dataset's are not
     (repo/'data/ssv2/NOTE.txt').write_text('a file added to ssv2\n')
     stale = dvc('status').stdout
-    assert 'train@ssv2-dsts' in stale and 'evaluate@ssv2' in stale and 'search@ssv2' in stale, stale
+    assert all(f'{s}@ssv2' in stale for s in ('pretrain', 'search', 'train', 'evaluate')), stale
     assert '@diving48' not in stale, stale
     # a plot changes: evaluation and tables are out of date, no training run is
     (repo/'data/ssv2/NOTE.txt').unlink()
@@ -57,4 +64,4 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     ev.write_text(ev.read_text().replace("def plot_confusion(", "# a reader changed a plot\ndef plot_confusion(", 1))
     stale = dvc('status').stdout
     assert 'evaluate@' in stale and 'tables' in stale, stale
-    assert not any(s in stale for s in ('train@', 'ablate@', 'search@')), stale
+    assert not any(s in stale for s in ('pretrain@', 'train@', 'ablate@', 'search@')), stale

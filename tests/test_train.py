@@ -29,7 +29,7 @@ def train_cli(p, out, *extra, check=True):
 
 
 def test_help_explains_every_option():
-    for prog, opts in (('dsts-train', ['--out', '--params', '--profile', '--set', '--resume', '--print-config', 'torchrun']),
+    for prog, opts in (('dsts-train', ['--out', '--params', '--profile', '--pretrain', '--set', '--resume', '--print-config', 'torchrun']),
                        ('dsts-eval', ['--data', '--dataset', '--split', '--clips', '--crops', '--out', '--device'])):
         h = run([str(BIN/prog), '--help']).stdout
         for o in opts: assert o in h, (prog, o)

@@ -5,8 +5,9 @@ split is evaluated after every epoch (this costs time and is why the pipeline do
   python tools/learning_curve.py --dataset synthsomething --variant backbone --per-class 160 --epochs 12 \\
       --root /tmp/cal/synthsomething --set train.optimizer=adamw --set train.lr=0.003 --set train.weight_decay=0.05
 
-prints one JSON line per epoch and writes them to --out (default: bench/out/curve-<dataset>-<variant>-<per-class>.json)."""
-import argparse, json, time
+prints one JSON line per epoch and writes them to --out (default: bench/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json,
+the folder nbs/calibration.ipynb draws; the run's checkpoint goes to a temporary folder)."""
+import argparse, json, tempfile, time
 from pathlib import Path
 import torch
 import dsts.train as T
@@ -41,8 +42,8 @@ def main(argv=None):
         curve.append(dict(epoch=e, train_top1=rec['top1'], loss=rec['loss'], test_top1=T.classification_metrics(pr['probs'], pr['labels'])['top1'],
                           seconds=round(time.time() - t0, 1)))
         print(json.dumps(curve[-1]), flush=True)
-    out = Path(a.out or f'bench/out/curve-{a.dataset}-{a.variant}-{a.per_class}.json')
-    T.train(cfg, out.with_suffix(''), log=lambda s: None, on_epoch=on_epoch)
+    out = Path(a.out or f'bench/calibration/curve-{a.dataset}-{a.variant}-{a.per_class}-e{a.epochs}.json')
+    with tempfile.TemporaryDirectory() as run: T.train(cfg, run, log=lambda s: None, on_epoch=on_epoch)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(dataset=a.dataset, variant=a.variant, per_class=a.per_class, sets=sets, curve=curve), indent=1))
 
