@@ -61,3 +61,12 @@ def test_each_stage_depends_on_the_modules_it_runs(stage, module):
     assert not missing, f"stage {stage} runs {missing} but dvc.yaml does not list them"
     if stage in ('train', 'ablate', 'search'):   # and nothing it does not run: a plot or the generator re-runs no training
         assert not deps & {'dsts', 'dsts/evaluate.py', 'dsts/synth'}, deps
+
+
+def test_pretrain_stage_depends_on_every_pretrained_variant():
+    "DVC cannot template a stage's params from a list: the pretrain stage names each variant of pipeline.pretrain itself."
+    params = yaml.safe_load((ROOT/'params.yaml').read_text())
+    listed = yaml.safe_load((ROOT/'dvc.yaml').read_text())['stages']['pretrain']['do']['params']
+    missing = [v for v in params['pipeline']['pretrain'] if f'variants.{v}' not in listed]
+    assert not missing, f"dvc.yaml stage pretrain: add {', '.join(f'variants.{v}' for v in missing)} to its params"
+    assert all(v in params['variants'] for v in params['pipeline']['pretrain'])

@@ -22,7 +22,7 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     p['model']['dsts'].update(neurons=4)
     p['pipeline'].update(seeds=[0, 1, 2], jobs=1, datasets=['diving48', 'ssv2'], main=['backbone', 'dsts'],
                          ablation_dataset=['diving48'], ablations=['n8'], search_epochs=1, eval=dict(clips=1, crops='three'),
-                         pretrain=['backbone'], pretrain_threads=1)
+                         pretrain=['backbone'])
     p['datasets']['diving48'] = tiny_profile('diving48', 'data/diving48')
     p['datasets']['ssv2'] = tiny_profile('ssv2', 'data/ssv2')
     p['datasets']['diving48']['pretrain'] = dict(train=dict(epochs=1))   # diving48's rows fine-tune from a pretrained backbone;
@@ -35,14 +35,14 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
         shutil.copytree(repo/'artifacts/synth'/synth, repo/'data'/real)
     dvc('add', 'data')
     r = dvc('repro')
-    for stage in ('pretrain@diving48-backbone', 'search@diving48', 'train@ssv2-dsts', 'ablate@diving48-n8', 'evaluate@ssv2', 'tables'):
+    for stage in ('pretrain@diving48', 'search@diving48', 'train@ssv2-dsts', 'ablate@diving48-n8', 'evaluate@ssv2', 'tables'):
         assert f"Running stage '{stage}'" in r.stdout, stage
     m = json.loads((repo/'results/runs/diving48-dsts/metrics.json').read_text())
     assert m['seeds'] == 3 and 0 <= m['top1'] <= 1 and len(m['per_seed']) == 3
     assert m['init'] == 'artifacts/pretrain/diving48/backbone/checkpoint.pt'      # every row fine-tunes from the pretrained backbone
-    assert json.loads((repo/'results/pretrain/diving48-backbone.json').read_text())['epochs'] == 1
+    assert json.loads((repo/'results/pretrain/diving48.json').read_text())['variants']['backbone']['epochs'] == 1
     assert json.loads((repo/'results/runs/ssv2-dsts/metrics.json').read_text())['init'] is None
-    assert not json.loads((repo/'results/pretrain/ssv2-backbone.json').read_text())['pretrained']
+    assert json.loads((repo/'results/pretrain/ssv2.json').read_text()) == dict(dataset='ssv2', pretrained=False, variants={})
     assert (repo/'results/tables/1-main-ssv2.md').read_text().count('±') >= 6
     assert (repo/'results/tables/4-size-diving48.csv').exists() and (repo/'results/figures/arch-diving48.png').stat().st_size > 1000
     res = (repo/'results/results.md').read_text()
