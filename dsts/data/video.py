@@ -74,7 +74,9 @@ def rgb_to_yuv420p(frames: np.ndarray, # (T, H, W, 3) uint8 RGB, H and W even
     return np.clip(np.concatenate(planes, 1), 0, 255).astype(np.uint8)
 
 # %% ../../nbs/01_data.video.ipynb #b78f9a24
-_CODECS = {'.mp4': ('libx264', {'crf': '10', 'preset': 'veryfast', 'threads': '1', 'x264-params': 'threads=1:lookahead-threads=1:sliced-threads=0'}),
+_CODECS = {'.mp4': ('libx264', {'crf': '10', 'preset': 'veryfast', 'threads': '1',   # no lookahead, MB-tree or B-frames: see above
+                                'x264-params': 'threads=1:lookahead-threads=1:sliced-threads=0:sync-lookahead=0:rc-lookahead=0:'
+                                               'mbtree=0:bframes=0:b-adapt=0:scenecut=0'}),
            '.webm': ('libvpx-vp9', {'crf': '10', 'b:v': '0', 'deadline': 'realtime', 'cpu-used': '8', 'threads': '1',
                                     'row-mt': '0', 'tile-columns': '0'})}
 
