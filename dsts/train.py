@@ -603,9 +603,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         if a.pretrain and not a.profile: raise ConfigError('--pretrain needs --profile: the dataset profile whose pretrain section to run')
-        with params_source(a.params):   # with a profile, exactly the pipeline's run (pretrained init, searched arch.json)
-            cfg = (pipeline_config(a.params, a.profile, a.variant, 'pretrain' if a.pretrain else 'train', a.set) if a.profile else
-                   run_config(params_for(a.params, None, a.set, a.variant)))
+        with params_source(a.params):   # a profile and a variant (or --pretrain): exactly the pipeline's run (pretrained init, searched arch.json)
+            cfg = (pipeline_config(a.params, a.profile, a.variant, 'pretrain' if a.pretrain else 'train', a.set) if a.profile and (a.variant or a.pretrain) else
+                   run_config(params_for(a.params, a.profile, a.set, a.variant)))
         if a.print_config: print(json.dumps(cfg, indent=1, default=str)); return 0
         world = int(os.environ.get('WORLD_SIZE', 1))
         if world > 1 and not dist.is_initialized():
