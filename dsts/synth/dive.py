@@ -62,16 +62,10 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     facing, rot = TAKEOFFS[takeoff]
     S, T = float(size), frames
     gx, gy = pixel_grid(size, size, ss)
-    # scene
+    # scene, in world units (a square of side S, y down)
     water, board_y = S * rng.uniform(0.80, 0.88), S * rng.uniform(0.28, 0.42)
     board_x = S * rng.uniform(0.18, 0.28)
     L = S * 0.12 * rng.uniform(0.85, 1.15)
-    sky = texture(rng, gx, gy, contrast=0.06, base=(0.1, 0.45))  # darker than the diver, as pools and halls are
-    img = np.broadcast_to(sky, (T,) + gx.shape + (3,)).copy()
-    pool = gy > water
-    img[:, pool] = 0.6 * img[:, pool] + 0.4 * (np.array([0.1, 0.35, 0.7]) + rng.uniform(-0.1, 0.1, 3))
-    plank = capsule(gx, gy, np.array([-2., board_y]), np.array([board_x, board_y]), 0.05 * S)
-    paint(img, np.broadcast_to(plank, img.shape[:3]), rng.uniform(0.75, 0.95) * np.ones(3))
     # timing: standing, then the flight, then under water
     t0 = int(rng.integers(1, 4))
     dur = int(rng.integers(int(0.6 * T), T - t0))
@@ -83,33 +77,45 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     y1 = S - water - 1.0 * L
     apex = S * rng.uniform(0.12, 0.25)
     hip_y = y0 + (y1 - y0) * p + 4 * apex * p * (1 - p)
-    drift = S * rng.uniform(0.15, 0.3) * (1.0 if facing > 0 else 0.7)
+    drift = S * rng.uniform(0.3, 0.5) * (1.0 if facing > 0 else 0.7)
     hip_x = board_x - 0.2 * L + drift * p
     hip_xy = np.stack([hip_x, hip_y], -1)
+    # the camera follows the diver, as Diving48's broadcast footage does: zoomed in and centred on the hip (plus an
+    # offset), so where the diver is in the frame no longer tells how far the flight has come
+    zoom = rng.uniform(1.5, 1.9)
+    cam = np.stack([hip_x, S - hip_y], -1) + S * rng.uniform(-0.06, 0.06, 2)
+    def view(P): return (P - cam[:, None]) * zoom + S / 2              # world points (T, K, 2) -> pixels of each frame
+    wx, wy = (cam[:, i, None, None] + (g - S / 2) / zoom for i, g in enumerate((gx, gy)))   # world coords of every pixel
+    sky = texture(rng, wx, wy, contrast=0.06, base=(0.1, 0.45))   # darker than the diver, as pools and halls are
+    img = sky.copy()
+    pool = wy > water
+    img[pool] = 0.6 * img[pool] + 0.4 * (np.array([0.1, 0.35, 0.7]) + rng.uniform(-0.1, 0.1, 3))
+    plank = capsule(gx, gy, view(np.array([[-2., board_y]]))[:, 0], view(np.array([[board_x, board_y]]))[:, 0], 0.05 * S * zoom)
+    paint(img, plank, rng.uniform(0.75, 0.95) * np.ones(3))
     # somersault with a non-uniform angular velocity; position blends in over the first frames of flight
-    c = rng.uniform(0, 0.9)
+    c = rng.uniform(0, 0.6)
     w = (1 - c) * p + c * (3 * p**2 - 2 * p**3)
     theta = -facing * rot * somersaults * np.pi * w
     blend = np.clip(p / 0.15, 0, 1)
     hip, knee = (np.deg2rad(v) * blend for v in POSITIONS[position])
     a, b, r = _body(hip, knee, L)
-    A, B = _place(a, facing, theta, hip_xy, S), _place(b, facing, theta, hip_xy, S)
+    A, B = view(_place(a, facing, theta, hip_xy, S)), view(_place(b, facing, theta, hip_xy, S))
     visible = (t <= t0 + dur).astype(float)
-    body = capsule(gx, gy, A, B, r[None]).max(1) * visible[:, None, None]
+    body = capsule(gx, gy, A, B, r[None] * zoom).max(1) * visible[:, None, None]
     skin = np.array([rng.uniform(0.8, 0.95), rng.uniform(0.55, 0.75), rng.uniform(0.4, 0.6)])
     paint(img, body, skin)
     # twist: a marking on the front of the torso, lateral offset cos(phase), hidden on the far side
     phase = rng.uniform(-0.4, 0.4) + 2 * np.pi * twists * p
     off = np.cos(phase) * 0.24 * L
-    ma = _place(np.stack([off, 0.25 * L + 0 * off], -1)[:, None], facing, theta, hip_xy, S)[:, 0]
-    mb = _place(np.stack([off, 0.85 * L + 0 * off], -1)[:, None], facing, theta, hip_xy, S)[:, 0]
+    ma = view(_place(np.stack([off, 0.25 * L + 0 * off], -1)[:, None], facing, theta, hip_xy, S))[:, 0]
+    mb = view(_place(np.stack([off, 0.85 * L + 0 * off], -1)[:, None], facing, theta, hip_xy, S))[:, 0]
     seen = (np.sin(phase) > -0.35) * visible
-    paint(img, capsule(gx, gy, ma, mb, np.full(T, 0.16 * L)) * seen[:, None, None], (0.9, 0.05, 0.05))
+    paint(img, capsule(gx, gy, ma, mb, np.full(T, 0.16 * L * zoom)) * seen[:, None, None], (0.9, 0.05, 0.05))
     # splash for two frames after entry
     splash = ((t > t0 + dur) & (t <= t0 + dur + 2)).astype(float)
     ex = hip_x[-1]
-    sp = capsule(gx, gy, np.array([ex - 0.08 * S, water]), np.array([ex + 0.08 * S, water]), 0.04 * S)
-    paint(img, sp[None] * splash[:, None, None], (0.95, 0.95, 1.0))
+    sp = capsule(gx, gy, view(np.array([[ex - 0.08 * S, water]]))[:, 0], view(np.array([[ex + 0.08 * S, water]]))[:, 0], 0.04 * S * zoom)
+    paint(img, sp * splash[:, None, None], (0.95, 0.95, 1.0))
     return finish(downsample(img, ss), rng)
 
 # %% ../../nbs/02a_synth.dive.ipynb #f1826d01
