@@ -40,10 +40,8 @@ repro: ## set-up + the default pipeline (dvc repro --pull, timed into results/re
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
 	$(MAKE) --no-print-directory README.md
 
-repro-full: ## the default pipeline and every ablation row (pipeline.all_ablations), as a DVC experiment
-	$(MAKE) --no-print-directory venv
-	$(BIN)/dvc pull -q
-	$(BIN)/dvc exp run -S "pipeline.ablations=$$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("params.yaml"))["pipeline"]["all_ablations"])')"
+repro-full: ## the default pipeline and every ablation row (pipeline.all_ablations), as a DVC experiment, timed too
+	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --all-ablations --started $$t0
 	$(MAKE) --no-print-directory README.md
 
 # The library notebooks' own tests run once, inside pytest: tests/test_docs.py builds the docs site, which executes

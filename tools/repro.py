@@ -5,7 +5,9 @@ Runs `dvc repro --pull` with any arguments given after `--` (`--pull` restores `
 fresh clone: the dataset stages depend on `data/<name>`), streams its output, and records the wall-clock times in
 `results/repro-time.json`, which the README quotes (numbers measured, never typed): the last run that
 reproduced something (`full`: set-up, `dvc repro` and total seconds) and the last run that found everything up to
-date (`noop`). Exits with `dvc repro`'s status; on failure the file is left as it was.
+date (`noop`). With `--all-ablations` (what `make repro-full` runs) it runs `dvc pull`, then every ablation row as
+a DVC experiment, `dvc exp run -S pipeline.ablations=<pipeline.all_ablations>`, and records it as `all_ablations`.
+Exits with DVC's status; on failure the file is left as it was.
 """
 import argparse, json, os, subprocess, sys, time
 from pathlib import Path
@@ -16,10 +18,18 @@ OUT = ROOT/'results'/'repro-time.json'
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--started', type=float, default=None, help='UNIX time at which `make repro` started (its set-up counts from there)')
-    p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` (after --)')
+    p.add_argument('--all-ablations', action='store_true', help='run the default pipeline plus every row of pipeline.all_ablations '
+                   '(dvc exp run) and record it as all_ablations')
+    p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` or `dvc exp run` (after --)')
     a = p.parse_args(argv)
-    t0 = time.time()
-    proc = subprocess.Popen([Path(sys.executable).parent/'dvc', 'repro', '--pull', *a.dvc_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
+    cmd = [dvc, 'repro', '--pull', *a.dvc_args]
+    if a.all_ablations:
+        import yaml
+        rows = yaml.safe_load((ROOT/'params.yaml').read_text())['pipeline']['all_ablations']
+        if subprocess.run([dvc, 'pull', '-q'], cwd=ROOT).returncode: return 1
+        cmd = [dvc, 'exp', 'run', '-S', f"pipeline.ablations=[{','.join(rows)}]", *a.dvc_args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     noop = False
     for line in proc.stdout:
         sys.stdout.write(line); sys.stdout.flush()
@@ -28,10 +38,10 @@ def main(argv=None):
     t1 = time.time()
     rec = json.loads(OUT.read_text()) if OUT.exists() else {}
     setup = round(t0 - a.started, 1) if a.started else None
-    rec['noop' if noop else 'full'] = dict(setup_s=setup, dvc_repro_s=round(t1 - t0, 1), total_s=round(t1 - (a.started or t0), 1),
+    rec['all_ablations' if a.all_ablations else 'noop' if noop else 'full'] = dict(setup_s=setup, dvc_repro_s=round(t1 - t0, 1), total_s=round(t1 - (a.started or t0), 1),
                                            cpus=os.cpu_count())
     tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1) + '\n'); tmp.replace(OUT)
-    print(f"dvc repro: {t1 - t0:.1f} s" + (f" (set-up before it {setup:.1f} s)" if setup is not None else '') + f" -> {OUT.relative_to(ROOT)}")
+    print(f"{'dvc exp run' if a.all_ablations else 'dvc repro'}: {t1 - t0:.1f} s" + (f" (set-up before it {setup:.1f} s)" if setup is not None else '') + f" -> {OUT.relative_to(ROOT)}")
     return 0
 
 if __name__ == '__main__': sys.exit(main())

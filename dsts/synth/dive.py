@@ -127,10 +127,14 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
                    frames: int=24, # frames per video
                    size: int=32, # frame height and width
                    workers: int=2, # rendering processes
+                   classes: list[int] | None=None, # ids of `dive_classes()` to render (default: all 48), relabelled 0..n-1 in this order
                   ) -> Path:
     "Generate SynthDive under `out` (atomically replaced) and return it."
-    out = Path(out)
-    classes = dive_classes()
+    out, every = Path(out), dive_classes()
+    ids = list(range(len(every))) if classes is None else [int(i) for i in classes]
+    if not ids or len(set(ids)) != len(ids) or not all(0 <= i < len(every) for i in ids):
+        raise ValueError(f"classes={classes}: allowed are distinct class ids from 0 to {len(every) - 1} (dive_classes())")
+    classes = [every[i] for i in ids]
     with atomic_dir(out) as tmp:
         jobs = []
         for split, per in (('train', train_per_class), ('test', test_per_class)):
