@@ -4,12 +4,12 @@
 Runs `dvc repro --pull` with any arguments given after `--` (`--pull` restores `data/` from the DVC remote on a
 fresh clone: the dataset stages depend on `data/<name>`), streams its output, and records the wall-clock times in
 `results/repro-time.json`, which the README quotes (numbers measured, never typed): the last run that
-reproduced something (`full`: set-up, `dvc repro` and total seconds) and the last run that found everything up to
+reproduced something (`full`: set-up, `dvc repro` and total wall-clock seconds, and the CPU seconds of the stages) and the last run that found everything up to
 date (`noop`). With `--all-ablations` (what `make repro-full` runs) it runs `dvc pull`, then every ablation row as
 a DVC experiment, `dvc exp run -S pipeline.ablations=<pipeline.all_ablations>`, and records it as `all_ablations`.
 Exits with DVC's status; on failure the file is left as it was.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, resource, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,9 @@ def main(argv=None):
     t1 = time.time()
     rec = json.loads(OUT.read_text()) if OUT.exists() else {}
     setup = round(t0 - a.started, 1) if a.started else None
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)   # CPU seconds of DVC and every process it waited for (the stages)
     rec['all_ablations' if a.all_ablations else 'noop' if noop else 'full'] = dict(setup_s=setup, dvc_repro_s=round(t1 - t0, 1), total_s=round(t1 - (a.started or t0), 1),
-                                           cpus=os.cpu_count())
+                                           cpu_s=round(ru.ru_utime + ru.ru_stime, 1), cpus=os.cpu_count())
     tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1) + '\n'); tmp.replace(OUT)
     print(f"{'dvc exp run' if a.all_ablations else 'dvc repro'}: {t1 - t0:.1f} s" + (f" (set-up before it {setup:.1f} s)" if setup is not None else '') + f" -> {OUT.relative_to(ROOT)}")
     return 0
