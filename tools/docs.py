@@ -137,6 +137,10 @@ def main(argv=None):
     os.environ.pop('MPLBACKEND', None)                        # the kernels draw with matplotlib's inline backend (Agg shows nothing)
     os.environ.update(HF_HUB_OFFLINE='1', NO_MKDOCS_2_WARNING='1',   # the kernels inherit this: offline, and no tqdm warning
                       PYTHONWARNINGS='ignore:IProgress not found')  # about ipywidgets (tqdm.auto, imported by huggingface_hub)
+    # `workers` kernels share the machine: one intra-op thread each unless the caller says otherwise. With PyTorch's
+    # default (a thread per core) beside another kernel or a busy CPU, the threads spin-wait on each other: the
+    # SynthDive tutorial's training cell (82 s on two idle cores) passed the 900 s cell timeout under a busy loop.
+    os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // max(1, a.workers))))
     for d in (EXEC, PROC): shutil.rmtree(d, ignore_errors=True)
     rel = sorted(f.relative_to(ROOT/'nbs') for d in FOLDERS for f in (ROOT/'nbs'/d).glob('*.ipynb') if f.name != 'index.ipynb')
     for r in rel: (EXEC/r).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/'nbs'/r, EXEC/r)
