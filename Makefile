@@ -36,7 +36,7 @@ $(STAMP): requirements.txt setup.py settings.ini
 
 venv: $(STAMP) ## create .venv from requirements.txt and install dsts editable
 
-repro: ## set-up + the default pipeline (dvc repro --pull, timed into results/repro-time.json), then README.md
+repro: ## set-up + the default pipeline (dvc pull data.dvc, dvc repro: timed into results/repro-time.json), then README.md
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
 	$(MAKE) --no-print-directory README.md
 

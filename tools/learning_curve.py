@@ -33,6 +33,10 @@ def main(argv=None):
         if split != 'train': return ann
         by = {}
         for r in ann.records: by.setdefault(r.label, []).append(r)
+        short = {ann.classes[c]: len(v) for c, v in sorted(by.items()) if len(v) < a.per_class}
+        if short:   # a curve labelled 100 per class must not be drawn from 75
+            raise SystemExit(f"--per-class {a.per_class}: the train split of {root} holds fewer videos in {len(short)} classes "
+                             f"(e.g. {next(iter(short.items()))}); generate a larger set with dsts-synth and pass it as --root")
         return Annotations([r for c in sorted(by) for r in by[c][:a.per_class]], ann.classes, ann.source, ann.flip_map, ann.mirror_safe)
     T.read_annotations = first_per_class
     test = T.make_loaders(cfg)['test']
