@@ -40,10 +40,10 @@ TINY_SYNTH = dict(frames=12, size=32, workers=2,
 
 
 def clone_working_tree(dest):
-    """`git clone` this repository to `dest`, then lay the working tree's pipeline over it (library, notebooks,
+    """`git clone` this repository to `dest`, then lay the working tree's pipeline over it (library, notebooks, tools,
     dvc.yaml, params.yaml, data.dvc and the bundled DVC remote), so uncommitted work is what gets tested."""
     run(['git', 'clone', '-q', str(ROOT), str(dest)])
-    for sub in ('dsts', 'nbs'):
+    for sub in ('dsts', 'nbs', 'tools'):
         shutil.rmtree(dest/sub); shutil.copytree(ROOT/sub, dest/sub, ignore=shutil.ignore_patterns('__pycache__'))
     for f in ('dvc.yaml', 'params.yaml', 'data.dvc', '.dvcignore'): shutil.copy(ROOT/f, dest/f)
     shutil.copytree(ROOT/'.dvc/bundled-remote', dest/'.dvc/bundled-remote', dirs_exist_ok=True)

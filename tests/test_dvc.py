@@ -1,7 +1,7 @@
 """DVC on a fresh clone with no remote configured by the user: status, pull and repro all succeed, and
 a second repro does nothing. Runs the real dvc.yaml's `synth` stage with tiny params in a temporary clone
 (every other stage, and a no-op second `dvc repro` of the whole graph, is in test_pipeline.py)."""
-import functools
+import functools, json, os, shutil
 import pytest, yaml
 from pathlib import Path
 from conftest import run, clone_working_tree, TINY_SYNTH, BIN, ROOT
@@ -34,6 +34,19 @@ def test_repro_twice_second_is_a_noop(clone):
     assert 'synthdive' in m.stdout
 
 
+def test_make_repro_rebuilds_missing_outputs(clone):
+    """A fresh clone holds the committed results but no artifacts (they are not kept in git): `make repro`'s runner,
+    tools/repro.py, must rebuild them (`dvc repro --pull` skipped such a stage: it allows missing outputs), time the
+    run, and say whether the committed tables were reproduced."""
+    shutil.rmtree(clone/'artifacts'/'synth')
+    p = run([str(BIN/'python'), 'tools/repro.py', 'synth'], cwd=clone)
+    assert (clone/'artifacts'/'synth'/'synthdive'/'Diving48_V2_train.json').exists(), p.stdout
+    rec = json.loads((clone/'results'/'repro-time.json').read_text())['full']
+    assert rec['dvc_repro_s'] > 0 and rec['cpus'] == os.cpu_count()
+    assert rec['stages'] == 1 and rec['tables_identical'] is True   # only `synth` ran; the committed tables are untouched
+    assert 'results/tables and results/results.md: identical to the commit' in p.stdout
+
+
 def _stage_code_deps(stage: str) -> set:
     "The dsts files and folders a stage of dvc.yaml lists as dependencies."
     spec = yaml.safe_load((ROOT/'dvc.yaml').read_text())['stages'][stage]
@@ -64,9 +77,22 @@ def test_each_stage_depends_on_the_modules_it_runs(stage, module):
 
 
 def test_pretrain_stage_depends_on_every_pretrained_variant():
-    "DVC cannot template a stage's params from a list: the pretrain stage names each variant of pipeline.pretrain itself."
+    """DVC cannot template a stage's params from a list: the pretrain stage names each variant of pipeline.pretrain
+    (and of pipeline.all_pretrain, which `make repro-full` sets as pipeline.pretrain) itself."""
     params = yaml.safe_load((ROOT/'params.yaml').read_text())
     listed = yaml.safe_load((ROOT/'dvc.yaml').read_text())['stages']['pretrain']['do']['params']
-    missing = [v for v in params['pipeline']['pretrain'] if f'variants.{v}' not in listed]
+    pre = params['pipeline']['pretrain'] + params['pipeline']['all_pretrain']
+    missing = [v for v in pre if f'variants.{v}' not in listed]
     assert not missing, f"dvc.yaml stage pretrain: add {', '.join(f'variants.{v}' for v in missing)} to its params"
-    assert all(v in params['variants'] for v in params['pipeline']['pretrain'])
+    assert all(v in params['variants'] for v in pre)
+
+
+def test_complete_set_pretrains_every_backbone_it_fine_tunes(tmp_path):
+    "Every row of `make repro-full` finds a pretrained backbone (a missing one stopped it at table 7's first TimeSformer row)."
+    from dsts.train import pipeline_config
+    params = yaml.safe_load((ROOT/'params.yaml').read_text())
+    full, pl = tmp_path/'params.yaml', params['pipeline']   # the params as repro-full sets them (pipeline_config reads a file)
+    full.write_text(yaml.safe_dump({**params, 'pipeline': {**pl, 'pretrain': pl['all_pretrain'], 'ablations': pl['all_ablations']}}))
+    for ds in pl['datasets']:
+        for v in pl['main'] + (pl['all_ablations'] if ds in pl['ablation_dataset'] else []):
+            assert pipeline_config(str(full), ds, v)['model']['init'].endswith('checkpoint.pt'), (ds, v)
