@@ -45,6 +45,8 @@ def test_make_repro_rebuilds_missing_outputs(clone):
     assert rec['dvc_repro_s'] > 0 and rec['cpus'] == os.cpu_count()
     assert rec['stages'] == 1 and rec['tables_identical'] is True   # only `synth` ran; the committed tables are untouched
     assert 'results/tables and results/results.md: identical to the commit' in p.stdout
+    run([str(BIN/'python'), 'tools/repro.py', 'synth'], cwd=clone)   # again: nothing to do, recorded apart
+    assert json.loads((clone/'results'/'repro-time.json').read_text())['noop']['stages'] == 0
 
 
 def _stage_code_deps(stage: str) -> set:

@@ -38,13 +38,12 @@ def main(argv=None):
         cmd = [dvc, 'exp', 'run', '-S', f"pipeline.ablations=[{','.join(pl['all_ablations'])}]",
                '-S', f"pipeline.pretrain=[{','.join(pl['all_pretrain'])}]", *a.dvc_args]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    noop, stages = False, 0
+    stages = 0
     for line in proc.stdout:
         sys.stdout.write(line); sys.stdout.flush()
-        noop |= 'Data and pipelines are up to date' in line
         stages += line.startswith('Running stage ')
     if proc.wait(): return proc.returncode
-    t1 = time.time()
+    t1, noop = time.time(), stages == 0
     changed = None
     if stages and not a.all_ablations and (ROOT/'.git').exists():   # deterministic data and training: a rebuild should reproduce the committed tables
         changed = subprocess.run(['git', 'status', '--porcelain', '--', 'results/tables', 'results/results.md'], cwd=ROOT,
