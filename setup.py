@@ -11,6 +11,8 @@ setup(
     name=cfg['lib_name'], version=cfg['version'], description=cfg['description'],
     author=cfg['author'], license='Apache-2.0', python_requires=f">={cfg['min_python']}",
     packages=find_packages(include=['dsts', 'dsts.*']), include_package_data=True,
-    install_requires=[], entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    install_requires=[],
+    entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
+                  'papermill.engine': ['dsts = dsts.nbrun:IPCEngine']},   # `papermill --engine dsts`: nbs/00b_nbrun.ipynb
     zip_safe=False,
 )

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.model_overhead import interleaved, timed
 from dsts.core import atomic_json
 from dsts.model import build_model, count_flops
-from dsts.train import run_config, make_loss_fn, make_optimizer, train_step, make_loaders, train, _autocast
+from dsts.config import run_config
+from dsts.train import make_loss_fn, make_optimizer, train_step, make_loaders, train, _autocast
 
 PEAK_BF16 = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L40S': 362e12, 'A10': 125e12}   # dense tensor-core peaks
 

@@ -11,7 +11,9 @@ import torch
 from .core import ConfigError, DataError, atomic_json, atomic_file, save_figure
 from .data.datasets import DATASETS
 from .model import build_model
-from .train import run_config, resolve_device, make_dataset, predict, classification_metrics, load_checkpoint
+from .config import run_config, resolve_device
+from .metrics import predict, classification_metrics
+from .train import make_dataset, load_checkpoint
 from .data.datasets import VideoLoader
 
 # %% auto #0

@@ -12,122 +12,22 @@ import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
 import yaml
 from tqdm import tqdm
-from .core import ConfigError, DataError, merge_defaults, load_params, yaml_load, where, params_source, atomic_file, atomic_json, atomic_write, seed_everything
-from .data.datasets import DATASETS, read_annotations, holdout, VideoDataset, VideoLoader
-from .data.sampling import MODES
-from .data.transforms import ClipTransform, CROPS
-from .model import MODEL_DEFAULTS, model_config, build_model, count_params, count_flops
+from .core import ConfigError, DataError, where, atomic_file, atomic_json, atomic_write, seed_everything
+from .data.datasets import read_annotations, holdout, VideoDataset, VideoLoader
+from .data.transforms import ClipTransform
+from .model import build_model, count_params, count_flops
 from .neurons import gate_tau
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step
-from .udl import UDL_ORDERS, partition, udl_grads
+from .udl import partition, udl_grads
+from .config import resolve_device, run_config, cli_config
+from .metrics import predict, classification_metrics
+
 
 # %% auto #0
-__all__ = ['DATA_DEFAULTS', 'TRAIN_DEFAULTS', 'UDL_DEFAULTS', 'SEARCH_DEFAULTS', 'RUN_DEFAULTS', 'RUNTIME_KEYS', 'PRETRAIN_DIR',
-           'SEARCH_DIR', 'resolve_device', 'run_config', 'dist_info', 'make_dataset', 'make_loaders', 'lr_factor',
-           'make_optimizer', 'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn', 'reduce_grads', 'train_step',
-           'fingerprint', 'save_checkpoint', 'load_checkpoint', 'init_from', 'predict', 'classification_metrics',
-           'EpochTotals', 'Run', 'setup_run', 'optimizer_step', 'train_batch', 'train_epoch', 'end_epoch', 'finish_run',
-           'train', 'train_runs', 'train_seeds', 'deep_update', 'apply_sets', 'params_for', 'pipeline_config', 'main']
-
-# %% ../nbs/08_train.ipynb #a177d40b
-DATA_DEFAULTS = dict(
-    dataset='synthdive',               # a key of dsts.data.datasets.DATASETS
-    root='artifacts/synth/synthdive',  # the folder with the dataset's annotation files and videos
-    frames=8,                          # frames per clip
-    size=32,                           # crop size in pixels
-    short_side=None,                   # resize the short side to this before cropping (None: the crop size)
-    mode='segment',                    # clip sampling: segment | uniform | dense
-    stride=2,                          # frame stride of dense sampling
-    flip=True,                         # random horizontal flips in training (SSv2-style labels are mirrored with them)
-    test_clips=1,                      # multi-view testing: clips per video ...
-    test_crops='center',               # ... times crops: center | three
-    val_frac=0.0,                      # hold out this fraction of train (per class) and report it every epoch
-    cache=True,                        # keep decoded videos in memory after the first epoch
-    cache_dir=None,                    # share decoded windows across processes and runs as .npy files here (null: no)
-    workers=0,                         # loader processes per training process
-    skip_bad=False,                    # skip unreadable videos (warned each epoch) instead of stopping
-)
-TRAIN_DEFAULTS = dict(
-    epochs=10,
-    batch_size=32,          # the global batch; under torchrun each process takes batch_size / world_size
-    optimizer='sgd',        # sgd | adamw
-    lr=0.05,
-    momentum=0.9,           # SGD momentum (AdamW: beta1)
-    weight_decay=5e-4,      # not applied to biases, norms and the upstream (scoring) parameters
-    warmup_epochs=1.0,      # linear warm-up, then cosine decay to zero
-    label_smoothing=0.1,
-    clip_grad=5.0,          # maximal gradient norm (0: no clipping)
-    accumulate=1,           # an optimizer step every `accumulate` batches
-    amp=True,               # bf16 autocast (CUDA only)
-    channels_last=True,     # channels-last memory format (CUDA only)
-    progress=True,          # tqdm bars; a metrics line per epoch is printed either way
-)
-UDL_DEFAULTS = {
-    'enabled': False,
-    'order': 'first',        # first | second | fd (finite-difference Hessian-vector product)
-    'every': 1,              # a UDL step every k steps, plain steps between
-    'xi': 0.01,              # virtual step size
-    'lambda': 1.0,           # weight of the meta-test loss in the upstream gradient
-    'include_backbone': False,  # the virtual step also moves the backbone
-    'split': 'batches',      # batches: D1 = this batch, D2 = the next one | half: the two halves of this batch
-    'eps': 0.01,             # finite-difference radius (order fd)
-}
-SEARCH_DEFAULTS = dict(     # the bilevel spatio-temporal search (model.dsts.st: search), see dsts.search
-    holdout=0.5,             # fraction of the training split (per class) held out for the architecture steps, as DARTS
-    arch_lr=0.01,            # Adam learning rate of alpha (DARTS: 3e-4 for ~20k steps; our searches take ~100 steps)
-    arch_weight_decay=1e-3,  # on alpha, as DARTS
-    order='first',           # first | second (differentiate through the virtual weight step)
-    xi=0.01,                 # virtual step size of order second
-)
-RUN_DEFAULTS = dict(seed=0, device='auto', data=DATA_DEFAULTS, model=MODEL_DEFAULTS, train=TRAIN_DEFAULTS, udl=UDL_DEFAULTS,
-                    search=SEARCH_DEFAULTS)
-
-# %% ../nbs/08_train.ipynb #b2d2bae0
-def _need(ok: bool, key: str, msg: str):
-    if not ok: raise ConfigError(f"{where(key)} {msg}")
-
-def resolve_device(name: str) -> torch.device:
-    "`auto` -> CUDA when present, else CPU; asking for CUDA without one is a `ConfigError`."
-    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    _need(name == 'cpu' or name.startswith('cuda'), 'device', f"'{name}' unknown; allowed: auto, cpu, cuda, cuda:N")
-    if name.startswith('cuda') and not torch.cuda.is_available():
-        raise ConfigError(f"{where('device')} is '{name}' but this machine has no CUDA device; use device: auto or cpu")
-    return torch.device(name)
-
-def run_config(params: dict|None=None) -> dict:
-    "The run sections of `params` over `RUN_DEFAULTS`, every key, type and value checked."
-    cfg = merge_defaults(params, RUN_DEFAULTS, where())
-    d = cfg['data'] = merge_defaults(cfg['data'], DATA_DEFAULTS, where('data'))
-    t = cfg['train'] = merge_defaults(cfg['train'], TRAIN_DEFAULTS, where('train'))
-    u = cfg['udl'] = merge_defaults(cfg['udl'], UDL_DEFAULTS, where('udl'))
-    s = cfg['search'] = merge_defaults(cfg['search'], SEARCH_DEFAULTS, where('search'))
-    m = cfg['model'] = model_config(cfg['model'])
-    _need(d['dataset'] in DATASETS, 'data.dataset', f"'{d['dataset']}' unknown; allowed: {', '.join(DATASETS)}")
-    _need(d['mode'] in MODES, 'data.mode', f"'{d['mode']}' unknown; allowed: {', '.join(MODES)}")
-    test_crops = [c for c in CROPS if c != 'random']
-    _need(d['test_crops'] in test_crops, 'data.test_crops', f"'{d['test_crops']}' unknown; allowed: {', '.join(test_crops)}")
-    for k in ('frames', 'size', 'stride', 'test_clips'): _need(d[k] >= 1, f'data.{k}', f"must be >= 1, got {d[k]}")
-    _need(d['short_side'] is None or d['short_side'] >= d['size'], 'data.short_side', f"({d['short_side']}) must be >= data.size ({d['size']}) or null")
-    _need(0 <= d['val_frac'] < 1, 'data.val_frac', f"must be in [0, 1), got {d['val_frac']}")
-    _need(d['workers'] >= 0, 'data.workers', f"must be >= 0, got {d['workers']}")
-    for k in ('epochs', 'batch_size', 'accumulate'): _need(t[k] >= 1, f'train.{k}', f"must be an integer >= 1, got {t[k]}")
-    _need(t['optimizer'] in ('sgd', 'adamw'), 'train.optimizer', f"'{t['optimizer']}' unknown; allowed: sgd, adamw")
-    _need(t['lr'] > 0, 'train.lr', f"must be > 0, got {t['lr']}")
-    _need(0 <= t['warmup_epochs'] <= t['epochs'], 'train.warmup_epochs', f"must be in [0, train.epochs], got {t['warmup_epochs']}")
-    _need(0 <= t['label_smoothing'] < 1, 'train.label_smoothing', f"must be in [0, 1), got {t['label_smoothing']}")
-    for k in ('momentum', 'weight_decay', 'clip_grad'): _need(t[k] >= 0, f'train.{k}', f"must be >= 0, got {t[k]}")
-    _need(u['order'] in UDL_ORDERS, 'udl.order', f"'{u['order']}' unknown; allowed: {', '.join(UDL_ORDERS)}")
-    _need(u['split'] in ('batches', 'half'), 'udl.split', f"'{u['split']}' unknown; allowed: batches, half")
-    _need(u['every'] >= 1, 'udl.every', f"must be an integer >= 1, got {u['every']}")
-    _need(u['xi'] > 0 and u['lambda'] >= 0 and u['eps'] > 0, 'udl', f"needs xi > 0, lambda >= 0, eps > 0; got {u['xi']}, {u['lambda']}, {u['eps']}")
-    _need(0 < s['holdout'] < 1, 'search.holdout', f"must be in (0, 1), got {s['holdout']}")
-    _need(s['arch_lr'] > 0 and s['arch_weight_decay'] >= 0 and s['xi'] > 0, 'search', f"needs arch_lr > 0, arch_weight_decay >= 0, xi > 0")
-    _need(s['order'] in ('first', 'second'), 'search.order', f"'{s['order']}' unknown; allowed: first, second")
-    gated = m['dsts']['enabled'] and m['dsts']['variant'] == 'dynamic' and m['dsts']['gate'] != 'always_on'
-    _need(not u['enabled'] or gated, 'udl.enabled',
-          "is true but the model has no upstream parameters to meta-learn (needs model.dsts.enabled, variant dynamic and a gate other than always_on)")
-    resolve_device(cfg['device'])
-    return cfg
+__all__ = ['RUNTIME_KEYS', 'dist_info', 'make_dataset', 'make_loaders', 'lr_factor', 'make_optimizer', 'make_arch_optimizer',
+           'NonFiniteLoss', 'make_loss_fn', 'reduce_grads', 'train_step', 'fingerprint', 'save_checkpoint',
+           'load_checkpoint', 'init_from', 'EpochTotals', 'Run', 'setup_run', 'optimizer_step', 'train_batch',
+           'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_runs', 'train_seeds', 'main']
 
 # %% ../nbs/08_train.ipynb #412e2860
 def dist_info() -> tuple[int, int]:
@@ -288,33 +188,6 @@ def init_from(model: nn.Module, path, backbone: str) -> list[str]:
                               "here (trained on another number of classes?)")
     model.load_state_dict({**dst, **{k: src[k] for k in keys}})
     return keys
-
-# %% ../nbs/08_train.ipynb #07a6cee8
-@torch.no_grad()
-def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=False, progress: bool=False) -> dict:
-    "probs (N,K), labels (N,), feats (N,C) of the backbone, gates: list per layer of (N, neurons); averaged over views."
-    model.eval()
-    P, Y, Fs, G = [], [], [], []
-    for x, y in tqdm(loader, desc='predict', disable=not progress, leave=False):
-        B = len(y)
-        x = x.to(device).flatten(0, 1) if x.ndim == 6 else x.to(device)    # (B, V, 3, T, H, W) -> (B V, ...)
-        with torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda'):
-            f, h = model.features(x)
-            logits = model.forward_head(h)
-        V = x.shape[0] // B
-        P.append(logits.float().softmax(-1).view(B, V, -1).mean(1).cpu())
-        Fs.append(f.float().mean((2, 3, 4)).view(B, V, -1).mean(1).cpu()); Y.append(y)
-        if model.dsts is not None: G.append([s['gates'].float().view(B, V, -1).mean(1).cpu() for s in model.dsts.stats()])
-    gates = [torch.cat(layer) for layer in zip(*G)] if G else []
-    return dict(probs=torch.cat(P), labels=torch.cat(Y), feats=torch.cat(Fs), gates=gates)
-
-def classification_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict:
-    "Top-1, top-5 and mean class accuracy (each class weighs the same) of `probs` (N,K)."
-    top = probs.topk(min(5, probs.shape[1]), 1).indices
-    hit1, hit5 = top[:, 0] == labels, (top == labels[:, None]).any(1)
-    per_class = [hit1[labels == c].float().mean().item() for c in labels.unique()]
-    return dict(top1=round(hit1.float().mean().item(), 6), top5=round(hit5.float().mean().item(), 6),
-                mean_class=round(sum(per_class) / len(per_class), 6), n=len(labels))
 
 # %% ../nbs/08_train.ipynb #d33841bb
 class EpochTotals:
@@ -529,59 +402,7 @@ def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print) -
     cfg = run_config(cfg)
     return train_runs([({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds], jobs, threads, log)
 
-# %% ../nbs/08_train.ipynb #a2f9e747
-def deep_update(base: dict, upd: dict) -> dict:
-    "`base` with `upd` merged in, recursively for nested mappings (neither is modified)."
-    out = copy.deepcopy(base)
-    for k, v in (upd or {}).items():
-        out[k] = deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
-
-def apply_sets(cfg: dict, sets) -> dict:
-    "Apply `key.sub=value` overrides (YAML values) to a nested dict."
-    cfg = copy.deepcopy(cfg)
-    for s in sets or []:
-        if '=' not in s: raise ConfigError(f"--set '{s}': expected key=value, e.g. train.epochs=3")
-        key, val = s.split('=', 1)
-        *path, last = key.strip().split('.')
-        node = cfg
-        for p in path: node = node.setdefault(p, {})
-        node[last] = yaml_load(val)       # as params.yaml is read: `1e-3` is a number
-    return cfg
-
-def params_for(params_file='params.yaml', profile: str|None=None, sets=None, variant: str|None=None) -> dict:
-    "The run config of a params file: its run sections, then a dataset profile (`datasets.NAME`), a variant (`variants.NAME`), then `--set` overrides."
-    params = load_params(params_file)
-    for sec, name in (('datasets', profile), ('variants', variant)):
-        if not name: continue
-        known = params.get(sec) or {}
-        if name not in known: raise ConfigError(f"{params_file}: {sec}.{name} not found; known: {', '.join(known) or 'none'}")
-        params = deep_update(params, known[name] or {})
-    return apply_sets({k: params[k] for k in RUN_DEFAULTS if k in params}, sets)
-
-PRETRAIN_DIR = Path('artifacts/pretrain')   # the `pretrain` stage's checkpoints: <dataset>/<variant>/checkpoint.pt
-SEARCH_DIR = Path('artifacts/search')       # the `search` stage's <dataset>/arch.json
-
-def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: str='train', sets=None) -> dict:
-    """The run config of one run of the pipeline on `dataset`. `stage='pretrain'`: the variant from scratch, with the
-    profile's `pretrain` overrides; otherwise (`train`, `search`) `st: arch` reads the dataset's searched arch.json, and
-    when the profile has a `pretrain` section the run fine-tunes from the variant of `pipeline.pretrain` with its backbone
-    (a profile without one, such as the real datasets' with ImageNet weights, starts every row from its own initialisation)."""
-    P, cfg = load_params(params_file), params_for(params_file, dataset, sets, variant)
-    pretrains = 'pretrain' in (P['datasets'][dataset] or {})
-    if stage == 'pretrain':
-        if not pretrains: raise ConfigError(f"{params_file}:datasets.{dataset} has no pretrain section: its rows start from the profile's own initialisation")
-        return run_config(deep_update(cfg, P['datasets'][dataset]['pretrain'] or {}))
-    if (cfg.get('model') or {}).get('dsts', {}).get('st') == 'arch': cfg['model']['dsts']['arch'] = str(SEARCH_DIR/dataset/'arch.json')
-    pre = ((P.get('pipeline') or {}).get('pretrain') or []) if pretrains else []
-    if pre:
-        bb = run_config(cfg)['model']['backbone']
-        have = {run_config(params_for(params_file, dataset, variant=v))['model']['backbone']: v for v in pre}
-        if bb not in have: raise ConfigError(f"{params_file}:pipeline.pretrain pretrains {', '.join(have)} ({', '.join(pre)}), but "
-                                             f"variant {variant} has backbone {bb}: add a variant with backbone {bb} to pipeline.pretrain")
-        cfg = deep_update(cfg, {'model': {'init': str(PRETRAIN_DIR/dataset/have[bb]/'checkpoint.pt')}})
-    return run_config(cfg)
-
+# %% ../nbs/08_train.ipynb #d4c651e1
 def main(argv=None):
     "Entry point of `dsts-train` (also `python -m dsts.train`, and under `torchrun`)."
     ap = argparse.ArgumentParser(prog='dsts-train', formatter_class=argparse.RawDescriptionHelpFormatter, description=
@@ -602,10 +423,7 @@ def main(argv=None):
     ap.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     a = ap.parse_args(argv)
     try:
-        if a.pretrain and not a.profile: raise ConfigError('--pretrain needs --profile: the dataset profile whose pretrain section to run')
-        with params_source(a.params):   # a profile and a variant (or --pretrain): exactly the pipeline's run (pretrained init, searched arch.json)
-            cfg = (pipeline_config(a.params, a.profile, a.variant, 'pretrain' if a.pretrain else 'train', a.set) if a.profile and (a.variant or a.pretrain) else
-                   run_config(params_for(a.params, a.profile, a.set, a.variant)))
+        cfg = cli_config(a.params, a.profile, a.variant, a.set, a.pretrain)
         if a.print_config: print(json.dumps(cfg, indent=1, default=str)); return 0
         world = int(os.environ.get('WORLD_SIZE', 1))
         if world > 1 and not dist.is_initialized():

@@ -91,7 +91,7 @@ def test_pretrain_stage_depends_on_every_pretrained_variant():
 
 def test_complete_set_pretrains_every_backbone_it_fine_tunes(tmp_path):
     "Every row of `make repro-full` finds a pretrained backbone (a missing one stopped it at table 7's first TimeSformer row)."
-    from dsts.train import pipeline_config
+    from dsts.config import pipeline_config
     params = yaml.safe_load((ROOT/'params.yaml').read_text())
     full, pl = tmp_path/'params.yaml', params['pipeline']   # the params as repro-full sets them (pipeline_config reads a file)
     full.write_text(yaml.safe_dump({**params, 'pipeline': {**pl, 'pretrain': pl['all_pretrain'], 'ablations': pl['all_ablations']}}))

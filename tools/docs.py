@@ -51,11 +51,14 @@ def execute(path: str, kernel: str='dsts', timeout: int=900) -> tuple[str, float
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+    from dsts.nbrun import IPCKernelManager   # IPC sockets, not loopback TCP: no transport warning (nbs/00b_nbrun.ipynb)
     path, t0 = Path(path), time.perf_counter()
     nb = nbformat.read(path, as_version=4)
     todo = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and runs(c)]
     sub = nbformat.v4.new_notebook(metadata=nb.metadata, cells=[nb.cells[i] for i in todo])
-    try: NotebookClient(sub, kernel_name=kernel, timeout=timeout, resources={'metadata': {'path': str(path.parent)}}).execute()
+    client = NotebookClient(sub, kernel_name=kernel, timeout=timeout, kernel_manager_class=IPCKernelManager,
+                            resources={'metadata': {'path': str(path.parent)}})
+    try: client.execute()
     except CellExecutionError as e:
         raise RuntimeError(f"nbs/{path.relative_to(EXEC)} failed to run with kernel {kernel!r}:\n{e}") from None
     for i, c in zip(todo, sub.cells): nb.cells[i] = c

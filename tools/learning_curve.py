@@ -10,7 +10,7 @@ the folder nbs/calibration.ipynb draws; the run's checkpoint goes to a temporary
 import argparse, json, tempfile, time
 from pathlib import Path
 import torch
-import dsts.train as T
+import dsts.config as C, dsts.metrics as M, dsts.train as T
 from dsts.data.datasets import Annotations
 
 def main(argv=None):
@@ -26,7 +26,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     sets = [f'train.epochs={a.epochs}', 'train.progress=false'] + ([f'data.root={a.root}'] if a.root else []) + a.set
-    cfg = T.run_config(T.params_for(a.params, a.dataset, sets=sets, variant=a.variant))
+    cfg = C.run_config(C.params_for(a.params, a.dataset, sets=sets, variant=a.variant))
     read = T.read_annotations
     def first_per_class(dataset, root, split):
         ann = read(dataset, root, split)
@@ -42,8 +42,8 @@ def main(argv=None):
     test = T.make_loaders(cfg)['test']
     curve, t0 = [], time.time()
     def on_epoch(e, model, rec):
-        pr = T.predict(model, test)
-        curve.append(dict(epoch=e, train_top1=rec['top1'], loss=rec['loss'], test_top1=T.classification_metrics(pr['probs'], pr['labels'])['top1'],
+        pr = M.predict(model, test)
+        curve.append(dict(epoch=e, train_top1=rec['top1'], loss=rec['loss'], test_top1=M.classification_metrics(pr['probs'], pr['labels'])['top1'],
                           seconds=round(time.time() - t0, 1)))
         print(json.dumps(curve[-1]), flush=True)
     out = Path(a.out or f'bench/calibration/curve-{a.dataset}-{a.variant}-{a.per_class}-e{a.epochs}.json')
