@@ -46,9 +46,12 @@ def merge_defaults(section: dict|None, defaults: dict, where: str) -> dict:
     check_keys(section, defaults, where)
     for k, v in section.items():
         d = defaults[k]
-        if d is None or (v is None and isinstance(d, dict)): continue   # a None default takes any value; a None section means defaults
+        if d is None or (v is None and isinstance(d, dict)): continue   # a None default takes any value; a None section
+                                                                        # means defaults
         ok = isinstance(v, _kind(d)) and not (isinstance(v, bool) and not isinstance(d, bool))
-        if not ok: raise ConfigError(f"{where}.{k}: expected {type(d).__name__} (like the default {d!r}), got {type(v).__name__} {v!r}")
+        if not ok:
+            raise ConfigError(f"{where}.{k}: expected {type(d).__name__} (like the default {d!r}), got "
+                              f"{type(v).__name__} {v!r}")
     return {**defaults, **section}
 
 # %% ../nbs/00_core.ipynb #74ccb3dd
@@ -56,7 +59,8 @@ def yaml_load(text: str):
     "`yaml.safe_load`, except that floats are read as YAML 1.2 (and DVC) read them: `1e-3` is a number."
     import re, yaml
     class Loader(yaml.SafeLoader): pass
-    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != 'tag:yaml.org,2002:float'] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != 'tag:yaml.org,2002:float']
+                                      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(
         r'^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+]?[0-9]+)?'
         r'|\.(?:inf|Inf|INF)|[-+]\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$'), list('-+0123456789.'))
@@ -115,7 +119,8 @@ def atomic_json(path, obj, indent=1):
 def atomic_dir(path):
     "Yield a temporary sibling directory; on success it replaces `path`, on error it is removed."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f'.{path.name}.*.tmp'): shutil.rmtree(stale, ignore_errors=True)  # left by a killed run
+    # left by a killed run
+    for stale in path.parent.glob(f'.{path.name}.*.tmp'): shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent))
     try:
         yield tmp
@@ -128,6 +133,7 @@ def atomic_dir(path):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
+# %% ../nbs/00_core.ipynb #56f2c74d
 def save_figure(fig, path):
     "Write a matplotlib figure to `path` as PNG, atomically, and close it."
     import matplotlib.pyplot as plt

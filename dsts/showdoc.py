@@ -18,6 +18,7 @@ class TableRenderer(BasicMarkdownRenderer):
         try: tbl = DocmentTbl(self.sym)
         except Exception: return md          # builtins and C extensions have no signature to tabulate
         if not tbl.has_docment: return md
-        cell = lambda v: '' if v is inspect.Parameter.empty else str(v).replace('|', '\\|')   # `int | None` must not split the cell
+        # `int | None` must not split the cell
+        cell = lambda v: '' if v is inspect.Parameter.empty else str(v).replace('|', '\\|')
         rows = ['| ' + ' | '.join(map(cell, r)) + ' |' for r in tbl._row_list]
         return md + '\n\n' + tbl.hdr_str + '\n' + '\n'.join(rows)

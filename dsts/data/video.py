@@ -74,17 +74,20 @@ def rgb_to_yuv420p(frames: np.ndarray, # (T, H, W, 3) uint8 RGB, H and W even
     return np.clip(np.concatenate(planes, 1), 0, 255).astype(np.uint8)
 
 # %% ../../nbs/01_data.video.ipynb #b78f9a24
-_CODECS = {'.mp4': ('libx264', {'crf': '10', 'preset': 'veryfast', 'threads': '1',   # no lookahead, MB-tree or B-frames: see above
-                                'x264-params': 'threads=1:lookahead-threads=1:sliced-threads=0:sync-lookahead=0:rc-lookahead=0:'
-                                               'mbtree=0:bframes=0:b-adapt=0:scenecut=0'}),
+# no lookahead, MB-tree or B-frames: see above
+_CODECS = {'.mp4': ('libx264', {'crf': '10', 'preset': 'veryfast', 'threads': '1',
+                                'x264-params': 'threads=1:lookahead-threads=1:sliced-threads=0:sync-lookahead=0:'
+                                               'rc-lookahead=0:mbtree=0:bframes=0:b-adapt=0:scenecut=0'}),
            '.webm': ('libvpx-vp9', {'crf': '10', 'b:v': '0', 'deadline': 'realtime', 'cpu-used': '8', 'threads': '1',
                                     'row-mt': '0', 'tile-columns': '0'})}
 
 def write_video(path, frames: np.ndarray, # (T, H, W, 3) uint8 RGB; H and W even
                 fps: int=24):
-    "Encode `frames` to `path` (codec chosen by extension: .mp4 or .webm), atomically; the same frames give the same bytes."
+    """Encode `frames` to `path` (codec chosen by extension: .mp4 or .webm), atomically; the same frames give the same
+    bytes."""
     path = Path(path)
-    if path.suffix not in _CODECS: raise ValueError(f"{path}: unsupported extension '{path.suffix}'; use one of {sorted(_CODECS)}")
+    if path.suffix not in _CODECS:
+        raise ValueError(f"{path}: unsupported extension '{path.suffix}'; use one of {sorted(_CODECS)}")
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"{path}: frames must be uint8 (T,H,W,3), got {frames.dtype} {frames.shape}")

@@ -29,14 +29,16 @@ def synth_config(section: dict|None=None) -> dict:
     cfg = merge_defaults(section, SYNTH_DEFAULTS, where('synth'))
     for b in BENCHMARKS: cfg[b] = merge_defaults(cfg[b], SYNTH_DEFAULTS[b], where(f'synth.{b}'))
     for k in ('frames', 'size', 'workers'):
-        if not isinstance(cfg[k], int) or cfg[k] < 1: raise ConfigError(f"{where(f'synth.{k}')} must be a positive integer, got {cfg[k]!r}")
+        if not isinstance(cfg[k], int) or cfg[k] < 1:
+            raise ConfigError(f"{where(f'synth.{k}')} must be a positive integer, got {cfg[k]!r}")
     if cfg['size'] % 2: raise ConfigError(f"{where('synth.size')} must be even (video encoding), got {cfg['size']}")
     for b in BENCHMARKS:
         for k, v in cfg[b].items():
             if k.endswith('per_class') and (not isinstance(v, int) or v < 1):
                 raise ConfigError(f"{where(f'synth.{b}.{k}')} must be a positive integer, got {v!r}")
     if cfg['synthsomething']['ext'] not in ('.webm', '.mp4'):
-        raise ConfigError(f"{where('synth.synthsomething.ext')} must be .webm or .mp4, got {cfg['synthsomething']['ext']!r}")
+        raise ConfigError(f"{where('synth.synthsomething.ext')} must be .webm or .mp4, got "
+                          f"{cfg['synthsomething']['ext']!r}")
     return cfg
 
 def generate(out='artifacts/synth', cfg: dict|None=None, only=BENCHMARKS) -> dict:
@@ -56,11 +58,15 @@ def main(argv=None):
     "Entry point of `dsts-synth`."
     ap = argparse.ArgumentParser(prog='dsts-synth', description=
         "Generate the synthetic fine-grained benchmarks SynthDive (Diving48 format) and SynthSomething "
-        "(Something-Something v2 format). Values come from the 'synth' section of --params; options given here override them.",
+        "(Something-Something v2 format). Values come from the 'synth' section of --params; "
+        "options given here override them.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument('--params', default='params.yaml', help="YAML file with a 'synth' section (missing file: built-in defaults)")
-    ap.add_argument('--out', default='artifacts/synth', help='output folder; each benchmark is written to OUT/<name>, replaced atomically')
-    ap.add_argument('--only', nargs='+', choices=BENCHMARKS, default=list(BENCHMARKS), help='which benchmarks to generate')
+    ap.add_argument('--params', default='params.yaml',
+                    help="YAML file with a 'synth' section (missing file: built-in defaults)")
+    ap.add_argument('--out', default='artifacts/synth',
+                    help='output folder; each benchmark is written to OUT/<name>, replaced atomically')
+    ap.add_argument('--only', nargs='+', choices=BENCHMARKS, default=list(BENCHMARKS),
+                    help='which benchmarks to generate')
     ap.add_argument('--seed', type=int, help='base seed (default: params)')
     ap.add_argument('--frames', type=int, help='frames per video (default: params)')
     ap.add_argument('--size', type=int, help='frame height and width in pixels, even (default: params)')
