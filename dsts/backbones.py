@@ -106,6 +106,8 @@ BACKBONES = {
                              kw=dict(patch_size=8, embed_dim=96, num_heads=3, depth=4, img_size=32)),
     'tsm_tiny':         dict(build=_tiny_resnet, wrap='tsm'),
     'frame_tiny':       dict(build=_tiny_resnet, wrap='frame'),
+    'tsm_tiny8':        dict(build=_tiny_resnet, wrap='tsm', kw=dict(output_stride=8)),     # 4x4 maps at 32x32
+    'frame_tiny8':      dict(build=_tiny_resnet, wrap='frame', kw=dict(output_stride=8)),
 }
 
 def _timm(name, pretrained, **kw):

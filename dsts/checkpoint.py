@@ -62,9 +62,11 @@ def load_checkpoint(path, cfg: dict|None=None) -> dict:
 
 
 # %% ../nbs/08_checkpoint.ipynb #0480cdef
-def init_from(model: nn.Module, path, backbone: str) -> list[str]:
-    """Load the backbone and head weights of the dsts checkpoint `path` (a `backbone` model) into `model` (fine-tuning);
-    the DSTS module keeps its initialisation. Returns the keys loaded."""
+def init_from(model: nn.Module, path, backbone: str,
+              parts=('backbone', 'head'), # what to load; ('backbone',): a start trained on another dataset
+             ) -> list[str]:
+    """Load the `parts` weights of the dsts checkpoint `path` (a `backbone` model) into `model` (fine-tuning); the DSTS
+    module (and every part not loaded) keeps its initialisation. Returns the keys loaded."""
     if not Path(path).exists():
         raise ConfigError(f"{where('model.init')} {path}: no such checkpoint; the pipeline's stage pretrain writes it "
                           "(`dvc repro pretrain`), or set model.init to null to train from scratch")
@@ -72,7 +74,7 @@ def init_from(model: nn.Module, path, backbone: str) -> list[str]:
     if ck['config']['model']['backbone'] != backbone: raise ConfigError(
         f"{where('model.init')} {path} holds a {ck['config']['model']['backbone']} model; "
         f"this run's backbone is {backbone}")
-    src, keys = ck['model'], [k for k in dst if k.startswith(('backbone.', 'head.'))]
+    src, keys = ck['model'], [k for k in dst if k.startswith(tuple(f'{p}.' for p in parts))]
     missing = [k for k in keys if k not in src]
     if missing:
         raise ConfigError(f"{where('model.init')} {path} has no weights for {missing[0]} ({len(missing)} of "
@@ -80,7 +82,7 @@ def init_from(model: nn.Module, path, backbone: str) -> list[str]:
     bad = [k for k in keys if src[k].shape != dst[k].shape]
     if bad:
         raise ConfigError(f"{where('model.init')} {path}: {bad[0]} has shape {tuple(src[bad[0]].shape)} there and "
-                          f"{tuple(dst[bad[0]].shape)} "
-                              "here (trained on another number of classes?)")
+                          f"{tuple(dst[bad[0]].shape)} here (trained on another number of classes? "
+                          "model.init_parts: [backbone] loads the backbone alone)")
     model.load_state_dict({**dst, **{k: src[k] for k in keys}})
     return keys

@@ -46,6 +46,12 @@ TRAIN_DEFAULTS = dict(
     warmup_epochs=1.0,      # linear warm-up, then cosine decay to zero
     label_smoothing=0.1,
     clip_grad=5.0,          # maximal gradient norm (0: no clipping)
+    new_lr_mult=1.0,        # learning-rate multiplier of the parameters model.init does not load (a new head, the DSTS
+                            # module): the usual higher rate of newly inserted layers, for every row alike
+    heldout_each_epoch=False,  # evaluate the held-out split (val if data.val_frac > 0, else test) after every epoch:
+                               # the learning curves (nothing is chosen from it)
+    shuffle_check=False,    # also test with each clip's frames shuffled (metrics test_shuffled): how much a model
+                            # uses the order of the frames
     accumulate=1,           # an optimizer step every `accumulate` batches
     amp=True,               # bf16 autocast (CUDA only)
     channels_last=True,     # channels-last memory format (CUDA only)
@@ -60,6 +66,8 @@ UDL_DEFAULTS = {
     'include_backbone': False,  # the virtual step also moves the backbone
     'split': 'batches',      # batches: D1 = this batch, D2 = the next one | half: the two halves of this batch
     'eps': 0.01,             # finite-difference radius (order fd)
+    'step': 'sgd',           # the virtual step: sgd (down - xi g) | optimizer (the real optimizer's next update of
+                             # down for gradient g: AdamW's moments and step size, mirrored)
 }
 SEARCH_DEFAULTS = dict(     # the bilevel spatio-temporal search (model.dsts.st: search), see dsts.search
     holdout=0.5,             # fraction of the training split (per class) held out for the architecture steps, as DARTS
@@ -114,6 +122,8 @@ def run_config(params: dict|None=None) -> dict:
     for k in ('momentum', 'weight_decay', 'clip_grad'): _need(t[k] >= 0, f'train.{k}', f"must be >= 0, got {t[k]}")
     _need(u['order'] in UDL_ORDERS, 'udl.order', f"'{u['order']}' unknown; allowed: {', '.join(UDL_ORDERS)}")
     _need(u['split'] in ('batches', 'half'), 'udl.split', f"'{u['split']}' unknown; allowed: batches, half")
+    _need(u['step'] in ('sgd', 'optimizer'), 'udl.step', f"'{u['step']}' unknown; allowed: sgd, optimizer")
+    _need(t['new_lr_mult'] > 0, 'train.new_lr_mult', f"must be > 0, got {t['new_lr_mult']}")
     _need(u['every'] >= 1, 'udl.every', f"must be an integer >= 1, got {u['every']}")
     _need(u['xi'] > 0 and u['lambda'] >= 0 and u['eps'] > 0, 'udl',
           f"needs xi > 0, lambda >= 0, eps > 0; got {u['xi']}, {u['lambda']}, {u['eps']}")

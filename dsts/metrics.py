@@ -12,13 +12,17 @@ __all__ = ['predict', 'classification_metrics']
 
 # %% ../nbs/09a_metrics.ipynb #07a6cee8
 @torch.no_grad()
-def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=False, progress: bool=False) -> dict:
-    "probs (N,K), labels (N,), feats (N,C) of the backbone, gates: list per layer of (N, neurons); averaged over views."
+def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=False, progress: bool=False,
+            frame_order=None, # a permutation of the frames applied to every clip (None: as they come)
+           ) -> dict:
+    """probs (N,K), labels (N,), feats (N,C) of the backbone; per DSTS layer: gates and responses (N, neurons) and
+    change (N,), the size of its residual update relative to its input. Each averaged over a video's views."""
     model.eval()
-    P, Y, Fs, G = [], [], [], []
+    P, Y, Fs, S = [], [], [], []
     for x, y in tqdm(loader, desc='predict', disable=not progress, leave=False):
         B = len(y)
         x = x.to(device).flatten(0, 1) if x.ndim == 6 else x.to(device)    # (B, V, 3, T, H, W) -> (B V, ...)
+        if frame_order is not None: x = x[:, :, torch.as_tensor(frame_order)]
         with torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda'):
             f, h = model.features(x)
             logits = model.forward_head(h)
@@ -26,9 +30,11 @@ def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=Fals
         P.append(logits.float().softmax(-1).view(B, V, -1).mean(1).cpu())
         Fs.append(f.float().mean((2, 3, 4)).view(B, V, -1).mean(1).cpu()); Y.append(y)
         if model.dsts is not None:
-            G.append([s['gates'].float().view(B, V, -1).mean(1).cpu() for s in model.dsts.stats()])
-    gates = [torch.cat(layer) for layer in zip(*G)] if G else []
-    return dict(probs=torch.cat(P), labels=torch.cat(Y), feats=torch.cat(Fs), gates=gates)
+            S.append([{k: s[k].float().view(B, V, -1).mean(1).cpu() for k in ('gates', 'response', 'change')}
+                      for s in model.dsts.stats()])
+    per_layer = lambda k: [torch.cat([b[i][k] for b in S]) for i in range(len(S[0]))] if S else []
+    return dict(probs=torch.cat(P), labels=torch.cat(Y), feats=torch.cat(Fs), gates=per_layer('gates'),
+                responses=per_layer('response'), change=[c.flatten() for c in per_layer('change')])
 
 def classification_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict:
     "Top-1, top-5 and mean class accuracy (each class weighs the same) of `probs` (N,K)."

@@ -9,7 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .core import ConfigError, merge_defaults, where
 from .backbones import create_backbone, BACKBONES
 from .neurons import DSTSModule, DSTSLayer, check_gate, TAU_SCHEDULES
-from .search import make_kernels, load_arch, ST_MODES, RATIOS
+from .search import make_kernels, load_arch, random_arch, ST_MODES, RATIOS
 
 # %% auto #0
 __all__ = ['MODEL_DEFAULTS', 'model_config', 'DSTSClassifier', 'build_model', 'count_params', 'count_flops']
@@ -21,6 +21,7 @@ MODEL_DEFAULTS = dict(
     dropout=0.0,           # before the classifier
     init=None,             # a dsts checkpoint.pt to fine-tune from: its backbone and head weights (the DSTS module
                            # starts as an identity)
+    init_parts=['backbone', 'head'],   # what model.init loads; [backbone]: a start trained on another dataset
     dsts=dict(
         enabled=True,      # False: the backbone alone
         variant='dynamic', # dynamic (gated neurons) | static (capacity-matched, gates always on)
@@ -28,7 +29,7 @@ MODEL_DEFAULTS = dict(
         gate='semhash',    # semhash | ste | gumbel | soft | always_on
         tau_start=1.0, tau_end=0.1, tau_schedule='exp',   # gumbel gates: temperature annealed over training (exp |
                                                           # linear | constant)
-        st='half',         # spatial | temporal | half | full3d | search | arch
+        st='half',         # spatial | temporal | half | full3d | search | arch | random (ratios drawn per seed)
         ratios=list(RATIOS),  # search space of the spatial fraction
         arch=None,         # arch.json for st: arch
         residual=True, balance=0.0, rho=0.5),
@@ -44,6 +45,8 @@ def model_config(section: dict|None=None) -> dict:
     if not 0 <= cfg['dropout'] < 1: raise ConfigError(f"{w}.dropout must be in [0, 1), got {cfg['dropout']}")
     if cfg['init'] is not None and not isinstance(cfg['init'], str):
         raise ConfigError(f"{w}.init must be the path of a checkpoint.pt or null, got {cfg['init']!r}")
+    if not set(cfg['init_parts']) <= {'backbone', 'head'} or 'backbone' not in cfg['init_parts']:
+        raise ConfigError(f"{w}.init_parts must be [backbone] or [backbone, head], got {cfg['init_parts']}")
     if d['variant'] not in ('dynamic', 'static'):
         raise ConfigError(f"{w}.dsts.variant '{d['variant']}' unknown; allowed: dynamic, static")
     try: check_gate(d['gate'])
@@ -96,6 +99,8 @@ def build_model(section: dict|None, num_classes: int, **backbone_kw) -> DSTSClas
     if d['enabled']:
         C = bb.num_features
         arch = load_arch(d['arch'], d['layers'], d['neurons'], d['group']) if d['st'] == 'arch' else None
+        if d['st'] == 'random':   # a run draws its own (dsts.train); a bare build_model draws with seed 0
+            arch = d['arch'] or random_arch(d['layers'], d['neurons'], d['group'], d['ratios'], 0)
         dsts = DSTSModule(C, d['layers'], d['neurons'], d['group'],
                           'always_on' if d['variant'] == 'static' else d['gate'],
                           make_kernels(d['st'], C, d['neurons'], d['group'], d['ratios'], arch),

@@ -13,8 +13,8 @@ from .core import ConfigError, atomic_json
 from .neurons import STKernel, DSTSModule
 
 # %% auto #0
-__all__ = ['RATIOS', 'ST_MODES', 'MixedSTKernel', 'Full3DKernel', 'make_kernels', 'arch_parameters', 'weight_parameters',
-           'virtual', 'arch_grad', 'arch_step', 'genotype', 'save_arch', 'load_arch']
+__all__ = ['RATIOS', 'ST_MODES', 'MixedSTKernel', 'Full3DKernel', 'random_arch', 'make_kernels', 'arch_parameters',
+           'weight_parameters', 'virtual', 'arch_grad', 'arch_step', 'genotype', 'save_arch', 'load_arch']
 
 # %% ../nbs/05_search.ipynb #26ce9e20
 RATIOS = (1.0, 0.75, 0.5, 0.25, 0.0)
@@ -60,7 +60,7 @@ class MixedSTKernel(nn.Module):
         return k
 
 # %% ../nbs/05_search.ipynb #770429d2
-ST_MODES = ('spatial', 'temporal', 'half', 'full3d', 'search', 'arch')
+ST_MODES = ('spatial', 'temporal', 'half', 'full3d', 'search', 'arch', 'random')
 
 class Full3DKernel(nn.Module):
     "Neuron kernels as one 3x3x3 convolution."
@@ -68,14 +68,22 @@ class Full3DKernel(nn.Module):
         super().__init__(); self.conv = nn.Conv3d(C, N * g, 3, padding=1, bias=False)
     def forward(self, x): return self.conv(x)
 
+def random_arch(layers: int, N: int, g: int, ratios=RATIOS, seed: int=0) -> dict:
+    """An architecture in `arch.json`'s form whose every neuron's ratio is drawn uniformly from `ratios` (seeded): the
+    control a searched architecture has to beat."""
+    rng = torch.Generator().manual_seed(seed)
+    pick = lambda: float(ratios[int(torch.randint(len(ratios), (1,), generator=rng))])
+    return dict(layers=[dict(neurons=[dict(r=r, spatial=round(r * g), temporal=g - round(r * g))
+                                      for r in (pick() for _ in range(N))]) for _ in range(layers)])
+
 def make_kernels(st: str, C: int, N: int, g: int, ratios=RATIOS, arch: dict|None=None):
-    "A callable `i -> kernel of layer i` for `DSTSModule(kernels=...)`."
+    "A callable `i -> kernel of layer i` for `DSTSModule(kernels=...)` (`st: random` and `arch` read `arch`)."
     if st not in ST_MODES: raise ConfigError(f"model.dsts.st '{st}' unknown; allowed: {', '.join(ST_MODES)}")
     fixed = dict(spatial=1.0, temporal=0.0, half=0.5)
     if st in fixed: return lambda i: STKernel(C, N, g, [fixed[st]] * N)
     if st == 'full3d': return lambda i: Full3DKernel(C, N, g)
     if st == 'search': return lambda i: MixedSTKernel(C, N, g, ratios)
-    if arch is None: raise ConfigError("model.dsts.st 'arch' needs an architecture (arch.json from the search)")
+    if arch is None: raise ConfigError(f"model.dsts.st '{st}' needs an architecture (arch.json, or random_arch)")
     return lambda i: STKernel(C, N, g, [nrn['r'] for nrn in arch['layers'][i]['neurons']])
 
 # %% ../nbs/05_search.ipynb #91f214bb

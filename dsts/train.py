@@ -17,8 +17,8 @@ from .data.datasets import read_annotations, holdout, VideoDataset, VideoLoader
 from .data.transforms import ClipTransform
 from .model import build_model, count_params, count_flops
 from .neurons import gate_tau
-from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step
-from .udl import partition, udl_grads
+from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step, random_arch
+from .udl import partition, udl_grads, mirror
 from .config import resolve_device, run_config, cli_config
 from .metrics import predict, classification_metrics
 from .checkpoint import save_checkpoint, load_checkpoint, init_from
@@ -46,8 +46,7 @@ def make_dataset(cfg: dict, split: str, train: bool, ann=None) -> VideoDataset:
 
 # %% ../nbs/08_train.ipynb #ffbdd76f
 def make_loaders(cfg: dict) -> dict:
-    """`train`, `test` (and `val`, `search`) loaders of the run; the training batch is the global batch over the
-    processes."""
+    "`train`, `test` (and `val`, `search`) loaders of the run; the training batch is global over the processes."
     d, t = cfg['data'], cfg['train']
     rank, world = dist_info()
     if t['batch_size'] % world:
@@ -80,13 +79,17 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
     if step < warmup: return (step + 1) / warmup
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
-def make_optimizer(model: nn.Module, t: dict, total_steps: int, steps_per_epoch: int):
-    "(optimizer, scheduler) of the `train` section."
+def make_optimizer(model: nn.Module, t: dict, total_steps: int, steps_per_epoch: int, loaded=None):
+    """(optimizer, scheduler) of the `train` section. With `loaded` (the names `model.init` loaded) every other
+    parameter is new and learns at `train.new_lr_mult` times the rate."""
     up, arch = set(partition(model)[0]), {id(a) for a in arch_parameters(model)}
-    decay, no_decay = [], []
+    groups = {}
     for n, p in model.named_parameters():
-        if p.requires_grad and id(p) not in arch: (no_decay if p.ndim <= 1 or n in up else decay).append(p)
-    groups = [dict(params=decay, weight_decay=t['weight_decay']), dict(params=no_decay, weight_decay=0.0)]
+        if not p.requires_grad or id(p) in arch: continue
+        new = loaded is not None and n not in loaded
+        groups.setdefault((p.ndim > 1 and n not in up, new), []).append(p)
+    groups = [dict(params=ps, weight_decay=t['weight_decay'] if decay else 0.0,
+                   lr=t['lr'] * (t['new_lr_mult'] if new else 1.0)) for (decay, new), ps in sorted(groups.items())]
     if t['optimizer'] == 'sgd':
         opt = torch.optim.SGD(groups, lr=t['lr'], momentum=t['momentum'], nesterov=t['momentum'] > 0)
     else: opt = torch.optim.AdamW(groups, lr=t['lr'], betas=(t['momentum'], 0.999))
@@ -131,7 +134,7 @@ def reduce_grads(model: nn.Module, loss: torch.Tensor) -> torch.Tensor:
     return flat[-1]
 
 # %% ../nbs/08_train.ipynb #4807fb41
-def train_step(model, loss_fn, batch, next_batch, u: dict, use_udl: bool, scale: float):
+def train_step(model, loss_fn, batch, next_batch, u: dict, use_udl: bool, scale: float, xi=None):
     """Accumulate one batch's gradients (times `scale`) into `.grad`, by a plain or a UDL step; returns (loss, logits,
     gate rates, labels) of D1."""
     x, y = batch
@@ -142,7 +145,8 @@ def train_step(model, loss_fn, batch, next_batch, u: dict, use_udl: bool, scale:
     if not use_udl or d2 is None:
         (loss_fn(model, *batch) * scale).backward()
         return (*loss_fn.seen, y)
-    grads = udl_grads(model, loss_fn, d1, d2, u['xi'], u['lambda'], u['order'], u['include_backbone'], u['eps'])
+    xi = u['xi'] if xi is None else xi           # or the optimizer's own step (udl.step: optimizer)
+    grads = udl_grads(model, loss_fn, d1, d2, xi, u['lambda'], u['order'], u['include_backbone'], u['eps'])
     for n, p in model.named_parameters():
         g = grads.get(n)
         if g is not None: p.grad = g * scale if p.grad is None else p.grad + g * scale
@@ -196,6 +200,8 @@ def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
     t, md = cfg['train'], cfg['model']['dsts']
     # the checkpoint carries the architecture itself
     if md['st'] == 'arch': md['arch'] = load_arch(md['arch'], md['layers'], md['neurons'], md['group'])
+    if md['st'] == 'random' and not md['arch']:   # a draw of its own per seed: the spread covers it
+        md['arch'] = random_arch(md['layers'], md['neurons'], md['group'], md['ratios'], cfg['seed'])
     loaders = make_loaders(cfg)                      # data errors surface here, before any model exists
     ck = load_checkpoint(out/'checkpoint.pt', cfg) if resume and (out/'checkpoint.pt').exists() else None
     if rank == 0:
@@ -204,15 +210,16 @@ def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
         atomic_write(out/'config.yaml', text)
     seed_everything(cfg['seed'])
     model = build_model(cfg['model'], len(loaders['classes']))
-    if cfg['model']['init'] and ck is None:
-        n = len(init_from(model, cfg['model']['init'], cfg['model']['backbone']))
-        if rank == 0: log(f"fine-tuning from {cfg['model']['init']} ({n} tensors of the backbone and head)")
+    mc, loaded = cfg['model'], None
+    if mc['init']:
+        loaded = set(init_from(model, mc['init'], mc['backbone'], mc['init_parts']))
+        if rank == 0 and ck is None: log(f"fine-tuning from {mc['init']} ({len(loaded)} tensors: {mc['init_parts']})")
     model = model.to(device)
     if device.type == 'cuda' and t['channels_last']: model = model.to(memory_format=torch.channels_last_3d)
     if world > 1:
         for p in model.state_dict().values(): dist.broadcast(p, 0)
     steps_per_epoch = math.ceil(len(loaders['train']) / t['accumulate'])
-    opt, sched = make_optimizer(model, t, t['epochs'] * steps_per_epoch, steps_per_epoch)
+    opt, sched = make_optimizer(model, t, t['epochs'] * steps_per_epoch, steps_per_epoch, loaded)
     run = Run(cfg, out, log, device, rank, world, loaders, model, opt, sched, make_arch_optimizer(model, cfg['search']),
               make_loss_fn(model, t['label_smoothing'], _autocast(device, t['amp'])), t['epochs'] * steps_per_epoch)
     if ck is not None:
@@ -234,8 +241,7 @@ def _to_device(batch, run: Run):
     return x, y.to(run.device)
 
 def _endless(loader, epoch: int, epochs: int):
-    """The batches of `loader` without end, reshuffled (deterministically) each time round: the search split may be
-    shorter than the training split."""
+    "The batches of `loader` without end, reshuffled (deterministically) each round: the search split is shorter."
     for k in range(sys.maxsize):
         loader.set_epoch(epoch + k * epochs)
         yield from loader
@@ -265,8 +271,9 @@ def train_batch(run: Run, batch, nxt, search_batch, b: int):
         s = run.cfg['search']
         arch_step(model, run.loss_fn, batch, search_batch, run.arch_opt, s['xi'], s['order'])
     use_udl = u['enabled'] and b % u['every'] == 0
+    xi = mirror(run.opt) if u['step'] == 'optimizer' else u['xi']
     out = train_step(model, run.loss_fn, batch, nxt if u['split'] == 'batches' else None, u, use_udl,
-                     1 / run.cfg['train']['accumulate'])
+                     1 / run.cfg['train']['accumulate'], xi)
     return out, use_udl and (nxt is not None or u['split'] == 'half')
 
 # %% ../nbs/08_train.ipynb #a87a4063
@@ -301,13 +308,14 @@ def train_epoch(run: Run, epoch: int) -> dict:
 def end_epoch(run: Run, rec: dict, seconds: float, on_epoch=None):
     "Validation (if a val split is held out), the metrics line, the checkpoint and the `on_epoch` hook (rank 0)."
     t = run.cfg['train']
-    if 'val' in run.loaders and run.rank == 0:
-        pv = predict(run.model, run.loaders['val'], run.device, t['amp'])
-        rec['val_top1'] = classification_metrics(pv['probs'], pv['labels'])['top1']
+    held = 'val' if 'val' in run.loaders else 'test' if t['heldout_each_epoch'] else None
+    if held and run.rank == 0:
+        pv = predict(run.model, run.loaders[held], run.device, t['amp'])
+        rec[f'{held}_top1'] = classification_metrics(pv['probs'], pv['labels'])['top1']
     run.history.append(rec); run.times.append(round(seconds, 3))
     if run.rank != 0: return
     run.log(f"epoch {rec['epoch']}/{t['epochs']}  loss {rec['loss']:.4f}  top1 {rec['top1']:.3f}" +
-            (f"  val {rec['val_top1']:.3f}" if 'val_top1' in rec else '') +
+            ''.join(f"  {k[:-5]} {rec[k]:.3f}" for k in ('val_top1', 'test_top1') if k in rec) +
             (f"  rates {' '.join(f'{v:.2f}' for v in rec['rates'])}" if 'rates' in rec else '') +
             f"  lr {rec['lr']:.2e}  {run.times[-1]:.1f} s")
     save_checkpoint(run.ck_path, run.model, run.opt, run.sched, run.cfg, rec['epoch'], run.step, run.history,
@@ -316,8 +324,7 @@ def end_epoch(run: Run, rec: dict, seconds: float, on_epoch=None):
 
 # %% ../nbs/08_train.ipynb #a43f2b0a
 def finish_run(run: Run) -> dict|None:
-    """Test metrics, parameters and FLOPs, `metrics.json`, `timing.json` (and `arch.json` for a search); rank 0 returns
-    the metrics."""
+    "Test metrics, parameters, FLOPs: `metrics.json`, `timing.json` (`arch.json` of a search); rank 0 returns them."
     model, cfg, t = run.model, run.cfg, run.cfg['train']
     metrics = None
     if run.rank == 0:
@@ -332,9 +339,14 @@ def finish_run(run: Run) -> dict|None:
                        test=classification_metrics(pr['probs'], pr['labels']),
                        train=dict(loss=run.history[-1]['loss'], top1=run.history[-1]['top1']) if run.history else {},
                        rates=[round(r, 6) for r in rates],
+                       dsts_change=[round(c.mean().item(), 6) for c in pr['change']],
                        params=count_params(model),
                        flops={k: round(flops[k]) for k in ('dense', 'expected', 'dsts_kernels')},
                        history=run.history)
+        if t['shuffle_check']:   # the same frames in a random order (fixed per seed)
+            order = torch.randperm(cfg['data']['frames'], generator=torch.Generator().manual_seed(cfg['seed']))
+            ps = predict(model, run.loaders['test'], run.device, t['amp'], frame_order=order)
+            metrics['test_shuffled'] = classification_metrics(ps['probs'], ps['labels'])
         if model.dsts is not None and cfg['model']['dsts']['st'] == 'search':
             save_arch(genotype(model), run.out/'arch.json')
         atomic_json(run.out/'metrics.json', metrics)

@@ -10,7 +10,7 @@ from .search import virtual
 from .neurons import DSTSLayer
 
 # %% auto #0
-__all__ = ['UDL_ORDERS', 'rng_state', 'replay_noise', 'partition', 'udl_grads']
+__all__ = ['UDL_ORDERS', 'rng_state', 'replay_noise', 'partition', 'udl_grads', 'mirror']
 
 # %% ../nbs/07_udl.ipynb #163bf15a
 UDL_ORDERS = ('first', 'second', 'fd')
@@ -44,8 +44,9 @@ def partition(model: nn.Module, include_backbone: bool=False):
     return up, down
 
 # %% ../nbs/07_udl.ipynb #81d06316
-def udl_grads(model: nn.Module, loss_fn, batch1, batch2, xi: float=0.01, lam: float=1.0, order: str='first',
-              include_backbone: bool=False, eps: float=0.01) -> dict:
+def udl_grads(model: nn.Module, loss_fn, batch1, batch2,
+              xi=0.01, # the virtual step: a size (down' = down - xi g), or `mirror(optimizer)`'s step function
+              lam: float=1.0, order: str='first', include_backbone: bool=False, eps: float=0.01) -> dict:
     "Gradients (name -> tensor) of one UDL step: upstream from L1 + lam L2(down'), everything else from L1."
     if order not in UDL_ORDERS: raise ValueError(f"udl.order '{order}' unknown; allowed: {', '.join(UDL_ORDERS)}")
     params = dict(model.named_parameters())
@@ -61,11 +62,14 @@ def udl_grads(model: nn.Module, loss_fn, batch1, batch2, xi: float=0.01, lam: fl
         grads.update({n: g[n].detach() if g[n] is not None else None for n in up})
         return grads
     gd = {n: (g[n] if order == 'second' else g[n].detach()) for n in down if g[n] is not None}
-    stepped = {**params, **{n: params[n] - xi * gd[n] for n in gd}}
+    step = xi if callable(xi) else (lambda p, gr: (xi * gr, xi))
+    moves = {n: step(params[n], gd[n]) for n in gd}       # (the virtual update, its derivative in g)
+    stepped = {**params, **{n: params[n] - moves[n][0] for n in gd}}
     L2 = loss_fn(virtual(model, stepped), *batch2)          # on copies of the BN buffers
     if order == 'fd':
         v = torch.autograd.grad(L2, [stepped[n] for n in gd] + [params[n] for n in up], allow_unused=True)
         vd, direct = dict(zip(gd, v[:len(gd)])), v[len(gd):]
+        vd = {n: moves[n][1] * t if t is not None else None for n, t in vd.items()}   # d down'/d g applied to v
         r = eps / torch.sqrt(sum((t ** 2).sum() for t in vd.values() if t is not None))
         def up_grad(sign):
             shifted = {**params, **{n: params[n] + sign * r * vd[n] for n in gd if vd[n] is not None}}
@@ -75,8 +79,31 @@ def udl_grads(model: nn.Module, loss_fn, batch1, batch2, xi: float=0.01, lam: fl
         gp, gm = up_grad(1), up_grad(-1)
         for n, d, a, b in zip(up, direct, gp, gm):
             hv = (a - b) / (2 * r) if a is not None else 0
-            grads[n] = g[n].detach() + lam * ((d if d is not None else 0) - xi * hv)
+            grads[n] = g[n].detach() + lam * ((d if d is not None else 0) - hv)
         return grads
     u2 = torch.autograd.grad(L2, [params[n] for n in up], allow_unused=True)
     for n, a in zip(up, u2): grads[n] = (g[n].detach() if g[n] is not None else 0) + lam * (a if a is not None else 0)
     return grads
+
+# %% ../nbs/07_udl.ipynb #8b751f1e
+def mirror(opt: torch.optim.Optimizer):
+    """`step(p, g) -> (update, d update / d g)`: the change `opt.step()` would make to parameter `p` with gradient
+    `g` next (p_new = p - update), for AdamW and SGD; `g` may carry a graph (second order)."""
+    groups = {id(p): grp for grp in opt.param_groups for p in grp['params']}
+    def step(p, g):
+        grp, st = groups[id(p)], opt.state.get(p, {})
+        lr, wd = grp['lr'], grp['weight_decay']
+        if isinstance(opt, torch.optim.AdamW):
+            (b1, b2), t = grp['betas'], int(st.get('step', 0)) + 1
+            m = b1 * st['exp_avg'] + (1 - b1) * g if 'exp_avg' in st else (1 - b1) * g
+            v = b2 * st['exp_avg_sq'] + (1 - b2) * g.detach() ** 2 if 'exp_avg_sq' in st else (1 - b2) * g.detach() ** 2
+            denom = (v / (1 - b2 ** t)).sqrt() + grp['eps']
+            scale = lr / (1 - b1 ** t) * (1 - b1) / denom
+            return lr / (1 - b1 ** t) * m / denom + lr * wd * p.detach(), scale
+        if isinstance(opt, torch.optim.SGD):
+            mu, d = grp['momentum'], g + wd * p.detach()
+            buf = mu * st['momentum_buffer'] + d if st.get('momentum_buffer') is not None else d
+            if grp['nesterov']: return lr * (d + mu * buf), lr * (1 + mu)
+            return lr * buf, lr
+        raise ValueError(f"mirror: {type(opt).__name__} is not supported (AdamW, SGD)")
+    return step
