@@ -178,11 +178,16 @@ SEARCH_DIR = Path('artifacts/search')       # the `search` stage's <dataset>/arc
 def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: str='train', sets=None) -> dict:
     """The run config of one run of the pipeline on `dataset`. `stage='pretrain'`: the variant from scratch, with the
     profile's `pretrain` overrides; otherwise (`train`, `search`) `st: arch` reads the dataset's searched arch.json,
-    and when the profile has a `pretrain` section the run fine-tunes from the variant of `pipeline.pretrain` with its
-    backbone (a profile without one, such as the real datasets' with ImageNet weights, starts every row from its own
-    initialisation)."""
+    and the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the profile's
+    `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile with neither,
+    such as the real datasets' with ImageNet weights, starts every row from its own initialisation."""
     P, cfg = load_params(params_file), params_for(params_file, dataset, sets, variant)
-    pretrains = 'pretrain' in (P['datasets'][dataset] or {})
+    profile = P['datasets'][dataset] or {}
+    pretrains = 'pretrain' in profile
+    start = profile.get('start', dataset if pretrains else None)
+    if start is not None and 'pretrain' not in (P['datasets'].get(start) or {}):
+        raise ConfigError(f"{params_file}:datasets.{dataset}.start is {start}, but datasets.{start} has no pretrain "
+                          "section to pretrain the backbones on")
     if stage == 'pretrain':
         if not pretrains:
             raise ConfigError(f"{params_file}:datasets.{dataset} has no pretrain section: its rows start from the "
@@ -190,15 +195,15 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
         return run_config(deep_update(cfg, P['datasets'][dataset]['pretrain'] or {}))
     if (cfg.get('model') or {}).get('dsts', {}).get('st') == 'arch':
         cfg['model']['dsts']['arch'] = str(SEARCH_DIR/dataset/'arch.json')
-    pre = ((P.get('pipeline') or {}).get('pretrain') or []) if pretrains else []
+    pre = ((P.get('pipeline') or {}).get('pretrain') or []) if start else []
     if pre:
         bb = run_config(cfg)['model']['backbone']
-        have = {run_config(params_for(params_file, dataset, variant=v))['model']['backbone']: v for v in pre}
+        have = {run_config(params_for(params_file, start, variant=v))['model']['backbone']: v for v in pre}
         if bb not in have:
             raise ConfigError(f"{params_file}:pipeline.pretrain pretrains {', '.join(have)} ({', '.join(pre)}), but "
                               f"variant {variant} has backbone {bb}: add a variant with backbone {bb} to "
                               "pipeline.pretrain")
-        cfg = deep_update(cfg, {'model': {'init': str(PRETRAIN_DIR/dataset/have[bb]/'checkpoint.pt')}})
+        cfg = deep_update(cfg, {'model': {'init': str(PRETRAIN_DIR/start/have[bb]/'checkpoint.pt')}})
     return run_config(cfg)
 
 

@@ -8,19 +8,19 @@ import argparse, copy, json, sys
 from pathlib import Path
 import numpy as np
 import torch
-from .core import ConfigError, DataError, atomic_json, atomic_file, save_figure
+from .core import ConfigError, DataError, atomic_json, atomic_file, save_figure, seed_everything
 from .data.datasets import DATASETS
 from .model import build_model
 from .config import run_config, resolve_device
 from .metrics import predict, classification_metrics
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, init_from
 from .train import make_dataset
 from .data.datasets import VideoLoader
 
 # %% auto #0
-__all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 't975',
-           'paired_verdict', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes', 'plot_curves',
-           'neuron_strips', 'plot_neuron_strips', 'load_trained', 'evaluate_checkpoint', 'main']
+__all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 'class_share',
+           't975', 'paired_verdict', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes',
+           'plot_curves', 'neuron_strips', 'plot_neuron_strips', 'load_trained', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/09_evaluate.ipynb #431ec433
 DIVE_ATTRIBUTES = ('takeoff', 'somersaults', 'twists', 'position')
@@ -46,13 +46,15 @@ def mean_pair_cosine(u: torch.Tensor) -> float:
     u = torch.nn.functional.normalize(u.double(), dim=1)
     return ((u.sum(0).square().sum() - m) / (m * (m - 1))).item()
 
-def specialization(gates: list, feats: torch.Tensor, labels: torch.Tensor, K: int, seed: int=0) -> list[dict]:
+def specialization(gates: list, feats: torch.Tensor, labels: torch.Tensor, K: int, seed: int=0,
+                   responses: list|None=None, # per layer (N videos, neurons): adds each neuron's `class_share`
+                  ) -> list[dict]:
     """Per DSTS layer: activation rates, class x neuron rates, and co-activated / random / control feature similarity
-    per neuron."""
+    per neuron; with `responses`, how much of each neuron's response the class explains."""
     g0 = torch.Generator().manual_seed(seed)
     rand = mean_pair_cosine(feats)
     out = []
-    for G in gates:
+    for i, G in enumerate(gates):
         on = G > 0.5                           # (N videos, neurons): gates averaged over views, majority
         rate = on.float().mean(0)
         per_class = torch.stack([on[labels == c].float().mean(0) if (labels == c).any() else torch.zeros(on.shape[1])
@@ -69,8 +71,25 @@ def specialization(gates: list, feats: torch.Tensor, labels: torch.Tensor, K: in
                         control=ctrl, random=rand,
                         summary=dict(rate=round(rate.mean().item(), 6), coactivated=mean(co), control=mean(ctrl),
                                      random=round(rand, 6), lift=round(mean(co) - rand, 6),
-                                     lift_over_control=round(mean(co) - mean(ctrl), 6))))
+                                     lift_over_control=round(mean(co) - mean(ctrl), 6),
+                                     rate_spread=round(rate.std().item(), 6) if len(rate) > 1 else 0.0)))
+        if responses is not None:
+            share = class_share(responses[i], labels, K)
+            out[-1]['class_share'] = [round(s, 6) for s in share.tolist()]
+            out[-1]['summary']['class_share'] = round(float(np.nanmean(share.numpy())), 6) if (share == share).any() \
+                else float('nan')
     return out
+
+# %% ../nbs/09_evaluate.ipynb #d49c7be6
+def class_share(response: torch.Tensor, # (N videos, neurons)
+                labels: torch.Tensor, K: int) -> torch.Tensor:
+    "Per neuron: between-class variance of its response over its total variance (eta squared; nan if constant)."
+    r = response.double()
+    total = r.var(0, unbiased=False)
+    means = torch.stack([r[labels == c].mean(0) if (labels == c).any() else r.mean(0) for c in range(K)])
+    weights = torch.tensor([(labels == c).double().mean().item() for c in range(K)], dtype=torch.float64)
+    between = (weights[:, None] * (means - r.mean(0)) ** 2).sum(0)
+    return torch.where(total > 1e-12, between / total.clamp_min(1e-12), torch.full_like(total, float('nan')))
 
 # %% ../nbs/09_evaluate.ipynb #ae107e90
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
@@ -193,20 +212,25 @@ def plot_neuron_strips(ds, picks: list, classes, path, frames: int=4):
     return save_figure(fig, path)
 
 # %% ../nbs/09_evaluate.ipynb #08052bbc
-def load_trained(path, device='cpu'):
-    "(model in eval mode, checkpoint dict) from a checkpoint file."
+def load_trained(path, device='cpu', untrained: bool=False):
+    """(model in eval mode, checkpoint dict) from a checkpoint file; `untrained`: the model the run started from (the
+    same seed and `model.init`, before its first step), to compare a trained module with its start."""
     ck = load_checkpoint(path)
-    model = build_model(ck['config']['model'], len(ck['classes']))
-    model.load_state_dict(ck['model'])
+    cfg = ck['config']
+    if untrained: seed_everything(cfg['seed'])          # as dsts.train.setup_run, right before it builds the model
+    model = build_model(cfg['model'], len(ck['classes']))
+    if not untrained: model.load_state_dict(ck['model'])
+    elif cfg['model']['init']:
+        init_from(model, cfg['model']['init'], cfg['model']['backbone'], cfg['model']['init_parts'])
     return model.to(device).eval(), ck
 
 def evaluate_checkpoint(path, out, root=None, dataset=None, split: str='test', clips: int|None=None,
                         crops: str|None=None,
-                        device: str='auto', figures: bool=True, progress: bool=True) -> dict:
+                        device: str='auto', figures: bool=True, progress: bool=True, untrained: bool=False) -> dict:
     """Evaluate a checkpoint on `split` of the data under `root` (default: the training run's); write metrics.json and
     figures to `out`."""
     dev = resolve_device(device)
-    model, ck = load_trained(path, dev)
+    model, ck = load_trained(path, dev, untrained)
     cfg = copy.deepcopy(ck['config'])
     d = cfg['data']
     d.update({k: v for k, v in dict(root=None if root is None else str(root), dataset=dataset, test_clips=clips,
@@ -225,8 +249,10 @@ def evaluate_checkpoint(path, out, root=None, dataset=None, split: str='test', c
                **classification_metrics(pr['probs'], pr['labels']))
     attr = attribute_accuracy(pred, pr['labels'], ck['classes'])
     if attr: res['attributes'] = attr
-    spec = specialization(pr['gates'], pr['feats'], pr['labels'], K, cfg['seed']) if pr['gates'] else []
+    spec = specialization(pr['gates'], pr['feats'], pr['labels'], K, cfg['seed'], pr['responses']) \
+        if pr['gates'] else []
     if spec: res['specialization'] = [s['summary'] for s in spec]
+    if pr['change']: res['dsts_change'] = [round(c.mean().item(), 6) for c in pr['change']]
     out = Path(out)
     atomic_json(out/'metrics.json', res)
     atomic_json(out/'analysis.json', dict(confusion=conf.tolist(), classes=ck['classes'],

@@ -11,16 +11,59 @@ date (`noop`). With `--all-ablations` (what `make repro-full` runs) it runs ever
 backbones to pretrain re-run every stage after `pretrain`), and records it as `all_ablations`.
 Exits with DVC's status; on failure the file is left as it was.
 
+A run's results are compared with the committed ones **statistically** (`compare`): every row of table 1 whose mean
+top-1 differs from the committed mean by more than the 95% interval of the difference of two means over the seeds
+(Welch), and every claim whose verdict changed. Training is bitwise deterministic only on one CPU: another CPU, or
+another number of threads (`pipeline.threads`), sums in another order, and the runs drift apart by float noise.
+That is what a result has to survive. Whether the tables came out byte-identical is kept as a same-machine note.
+
 Not `dvc repro --pull`: with `--pull` DVC skips a stage whose outputs are missing but whose dependencies are
 unchanged (it allows missing outputs), and every output here is kept in git, not in a DVC cache (`cache: false`),
 so on a fresh clone it ran nothing and left no artifacts. Without it a fresh clone rebuilds every stage, and the
 end of the run says whether the tables came out identical to the committed ones.
 """
-import argparse, json, os, resource, subprocess, sys, time
+import argparse, csv, io, json, math, os, resource, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT/'results'/'repro-time.json'
+
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+
+
+def committed(path: str, rev: str='HEAD') -> str|None:
+    "The text of `path` at git revision `rev` (None if it was not committed)."
+    r = subprocess.run(['git', 'show', f'{rev}:{path}'], cwd=ROOT, capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+def compare(rev: str='HEAD') -> dict:
+    """Rows whose mean top-1 differs from the committed one beyond the 95% interval of the difference (Welch, df =
+    n1 + n2 - 2, conservative), and claims whose verdict changed."""
+    rows, flips = [], []
+    for p in sorted((ROOT/'results'/'runs').glob('*/metrics.json')):
+        old = committed(str(p.relative_to(ROOT)), rev)
+        if old is None: continue
+        a, b = json.loads(p.read_text()), json.loads(old)
+        n1, n2 = a['seeds'], b['seeds']
+        half = T975.get(n1 + n2 - 2, 1.96) * math.sqrt(a['top1_std'] ** 2 / n1 + b['top1_std'] ** 2 / n2)
+        rows.append(dict(row=p.parent.name, now=a['top1'], committed=b['top1'], diff=round(a['top1'] - b['top1'], 6),
+                         half_width=round(half, 6), beyond=abs(a['top1'] - b['top1']) > half))
+    old = committed('results/tables/claims.csv', rev)
+    new = ROOT/'results'/'tables'/'claims.csv'
+    if old and new.exists():
+        key = lambda r: (r['claim'], r['dataset'], r['a'], r['b'])
+        before = {key(r): r['verdict'] for r in csv.DictReader(io.StringIO(old))}
+        flips = [dict(claim=k[0], dataset=k[1], a=k[2], b=k[3], committed=before[k], now=r['verdict'])
+                 for r in csv.DictReader(io.StringIO(new.read_text())) for k in [key(r)]
+                 if k in before and before[k].split(' (')[0] != r['verdict'].split(' (')[0]]
+    out = dict(rows=len(rows), rows_beyond_ci=[r for r in rows if r['beyond']], verdicts_flipped=flips, detail=rows)
+    print(f"compared with the committed results: {len(out['rows_beyond_ci'])} of {len(rows)} rows differ beyond their "
+          f"95% interval, {len(flips)} verdicts changed" + ''.join(f"\n  row {r['row']}: {100 * r['committed']:.1f} -> "
+          f"{100 * r['now']:.1f} (interval ±{100 * r['half_width']:.1f})" for r in out['rows_beyond_ci'])
+          + ''.join(f"\n  {f['claim']} {f['dataset']}: {f['committed']} -> {f['now']}" for f in flips))
+    return out
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -49,14 +92,17 @@ def main(argv=None):
         changed = subprocess.run(['git', 'status', '--porcelain', '--', 'results/tables', 'results/results.md'], cwd=ROOT,
                                  capture_output=True, text=True).stdout.split('\n')
         changed = [l[3:] for l in changed if l.strip()]
-        print('results/tables and results/results.md: ' + (f"differ from the commit in {len(changed)} files ({', '.join(changed[:4])}"
+        print('same-machine note: results/tables and results/results.md ' + (f"differ from the commit in {len(changed)} files ({', '.join(changed[:4])}"
               f"{' ...' if len(changed) > 4 else ''}): `git diff results/` shows how" if changed else 'identical to the commit'))
     rec = json.loads(OUT.read_text()) if OUT.exists() else {}
     setup = round(t0 - a.started, 1) if a.started else None
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)   # CPU seconds of DVC and every process it waited for (the stages)
+    cmp = compare() if stages and (ROOT/'.git').exists() else None
     rec['all_ablations' if a.all_ablations else 'noop' if noop else 'full'] = dict(
         setup_s=setup, dvc_repro_s=round(t1 - t0, 1), total_s=round(t1 - (a.started or t0), 1), cpu_s=round(ru.ru_utime + ru.ru_stime, 1),
-        cpus=os.cpu_count(), stages=stages, tables_identical=None if changed is None else not changed)
+        cpus=os.cpu_count(), stages=stages, tables_identical=None if changed is None else not changed,
+        rows_beyond_ci=None if cmp is None else len(cmp['rows_beyond_ci']),
+        verdicts_flipped=None if cmp is None else len(cmp['verdicts_flipped']))
     tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1) + '\n'); tmp.replace(OUT)
     print(f"{'dvc exp run' if a.all_ablations else 'dvc repro'}: {t1 - t0:.1f} s" + (f" (set-up before it {setup:.1f} s)" if setup is not None else '') + f" -> {OUT.relative_to(ROOT)}")
     return 0
