@@ -9,6 +9,9 @@ affects both sides alike:
   * one DSTS layer, search mode (relaxed kernels) / the discretised layer
   * peak memory of a training step of each (CUDA: max allocated; CPU: peak RSS of a fresh process that
     imports, builds the model and runs one step, so it includes torch itself)
+  * the geometry: a training step of the full model on tsm_tiny8 (output stride 8: the DSTS module sees 4x4 maps at
+    32x32) over the same on tsm_tiny (2x2 maps), and the map each gives the module
+The backbone of the first three is --backbone (default tsm_tiny8, the pipeline's).
 """
 import argparse, json, resource, statistics, subprocess, sys, time
 from pathlib import Path
@@ -35,15 +38,15 @@ def interleaved(fns: dict, reps: int, dev) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def models(dev):
-    return {'backbone': build_model(dict(dsts=dict(enabled=False)), 48).to(dev),
-            'dsts': build_model({}, 48).to(dev)}
+def models(dev, backbone='tsm_tiny'):
+    return {'backbone': build_model(dict(backbone=backbone, dsts=dict(enabled=False)), 48).to(dev),
+            'dsts': build_model(dict(backbone=backbone), 48).to(dev)}
 
 
-def peak_memory_child(name, batch, frames, size, dev):
+def peak_memory_child(name, batch, frames, size, dev, backbone='tsm_tiny8'):
     "Peak memory of one training step of model `name`, measured in a fresh process."
     code = (f"import torch, resource; from bench.model_overhead import models; dev=torch.device('{dev}');"
-            f"m=models(dev)['{name}']; x=torch.randn({batch},3,{frames},{size},{size},device=dev);"
+            f"m=models(dev, '{backbone}')['{name}']; x=torch.randn({batch},3,{frames},{size},{size},device=dev);"
             f"m(x).sum().backward();"
             f"print(torch.cuda.max_memory_allocated() if dev.type=='cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
@@ -56,11 +59,12 @@ def main():
     ap.add_argument('--batch', type=int, default=32); ap.add_argument('--frames', type=int, default=16)
     ap.add_argument('--size', type=int, default=32); ap.add_argument('--reps', type=int, default=20)
     ap.add_argument('--device', default='auto', help='auto | cpu | cuda')
+    ap.add_argument('--backbone', default='tsm_tiny8', help='the backbone under the DSTS module (default: %(default)s)')
     ap.add_argument('--json', default='bench/out/model.json')
     a = ap.parse_args()
     dev = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else 'cpu' if a.device == 'auto' else a.device)
     torch.manual_seed(0)
-    ms = models(dev)
+    ms = models(dev, a.backbone)
     x = torch.randn(a.batch, 3, a.frames, a.size, a.size, device=dev)
 
     def train_step(m):
@@ -83,11 +87,16 @@ def main():
     fixed = DSTSLayer(C, 16, 4, kernel=mixed.kernel.to_discrete()).to(dev)
     fr = f.detach().requires_grad_()
     lay = interleaved({'search': lambda: mixed(fr).sum().backward(), 'discrete': lambda: fixed(fr).sum().backward()}, a.reps, dev)
-    mem = {k: peak_memory_child(k, a.batch, a.frames, a.size, dev) for k in ms}
+    mem = {k: peak_memory_child(k, a.batch, a.frames, a.size, dev, a.backbone) for k in ms}
+    geo_models = {b: models(dev, b)['dsts'] for b in ('tsm_tiny', 'tsm_tiny8')}
+    geo = interleaved({b: train_step(m) for b, m in geo_models.items()}, a.reps, dev)
+    with torch.no_grad(): maps = {b: list(m.backbone.forward_features(x[:1]).shape[-2:]) for b, m in geo_models.items()}
     out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, reps=a.reps,
-               train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
+               backbone=a.backbone, train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
+               geometry=dict(train_step_s=geo, maps=maps),
                ratios=dict(train_dsts_over_backbone=tr['dsts'] / tr['backbone'], infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
-                           layer_search_over_discrete=lay['search'] / lay['discrete']))
+                           layer_search_over_discrete=lay['search'] / lay['discrete'],
+                           train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny']))
     atomic_json(a.json, out)
     r = out['ratios']
     print(f"device {dev}, {a.batch} clips of {a.frames}x{a.size}x{a.size}, median of {a.reps} interleaved repetitions")
@@ -95,6 +104,8 @@ def main():
     print(f"inference    backbone {inf['backbone']*1e3:8.1f} ms   + DSTS {inf['dsts']*1e3:8.1f} ms   ratio {r['infer_dsts_over_backbone']:.3f} (target <= 1.05)")
     print(f"DSTS layer   discrete {lay['discrete']*1e3:8.1f} ms   search {lay['search']*1e3:8.1f} ms   ratio {r['layer_search_over_discrete']:.3f}")
     print("peak memory  " + '   '.join(f"{k} {v / 2**20:.0f} MiB" if v else f"{k} n/a" for k, v in mem.items()))
+    print(f"geometry     full model on tsm_tiny ({'x'.join(map(str, maps['tsm_tiny']))} maps) {geo['tsm_tiny']*1e3:8.1f} ms   "
+          f"on tsm_tiny8 ({'x'.join(map(str, maps['tsm_tiny8']))}) {geo['tsm_tiny8']*1e3:8.1f} ms   ratio {r['train_tiny8_over_tiny']:.3f}")
     print(f'-> {a.json}')
 
 

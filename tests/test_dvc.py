@@ -98,3 +98,26 @@ def test_complete_set_pretrains_every_backbone_it_fine_tunes(tmp_path):
     for ds in pl['datasets']:
         for v in pl['main'] + (pl['all_ablations'] if ds in pl['ablation_dataset'] else []):
             assert pipeline_config(str(full), ds, v)['model']['init'].endswith('checkpoint.pt'), (ds, v)
+
+
+def test_repro_compares_a_run_with_the_committed_results_statistically(tmp_path, monkeypatch):
+    """Another CPU sums in another order: `tools/repro.py` reads a rerun against the commit by the rows that moved beyond
+    their interval and the verdicts that changed, not byte for byte."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('repro', ROOT/'tools'/'repro.py')
+    repro = importlib.util.module_from_spec(spec); spec.loader.exec_module(repro)
+    monkeypatch.setattr(repro, 'ROOT', tmp_path)
+    git = lambda *a: run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', *a], cwd=tmp_path)
+    def write(rows, verdict):
+        for name, top1 in rows.items():
+            (tmp_path/'results/runs'/name).mkdir(parents=True, exist_ok=True)
+            (tmp_path/'results/runs'/name/'metrics.json').write_text(json.dumps(dict(seeds=3, top1=top1, top1_std=0.01)))
+        (tmp_path/'results/tables').mkdir(parents=True, exist_ok=True)
+        (tmp_path/'results/tables/claims.csv').write_text(f'claim,dataset,a,b,verdict\nC1,d,x,y,{verdict}\n')
+    git('init', '-q'); write({'d-a': 0.50, 'd-b': 0.60}, 'holds'); git('add', '-A'); git('commit', '-qm', 'committed run')
+    write({'d-a': 0.505, 'd-b': 0.70}, 'inconclusive (not converged: x)')   # a: float noise; b: moved 10 points
+    out = repro.compare()
+    assert [r['row'] for r in out['rows_beyond_ci']] == ['d-b'] and out['rows'] == 2
+    assert [(f['committed'], f['now']) for f in out['verdicts_flipped']] == [('holds', 'inconclusive (not converged: x)')]
+    write({'d-a': 0.50, 'd-b': 0.60}, 'holds (not converged: y)')            # the same verdict, another note: no flip
+    assert repro.compare()['verdicts_flipped'] == [] and repro.compare()['rows_beyond_ci'] == []
