@@ -70,8 +70,13 @@ def main(argv=None):
     p.add_argument('--started', type=float, default=None, help='UNIX time at which `make repro` started (its set-up counts from there)')
     p.add_argument('--all-ablations', action='store_true', help='run the default pipeline plus every row of pipeline.all_ablations, '
                    'with the backbones of pipeline.all_pretrain pretrained (dvc exp run), and record it as all_ablations')
+    p.add_argument('--compare', metavar='JSON', help='run nothing: compare the results in the working tree with the '
+                   'committed ones (rows beyond their interval, verdicts changed) and write the comparison to JSON')
     p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` or `dvc exp run` (after --)')
     a = p.parse_args(argv)
+    if a.compare:
+        out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(compare(), indent=1) + '\n'); return 0
     t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
     if subprocess.run([dvc, 'pull', '-q', 'data.dvc'], cwd=ROOT).returncode: return 1
     cmd = [dvc, 'repro', *a.dvc_args]
