@@ -6,8 +6,8 @@
 __all__ = ['IPCKernelManager', 'IPCEngine']
 
 # %% ../nbs/00b_nbrun.ipynb #3f7fa995
+import functools
 from jupyter_client import AsyncKernelManager
-from papermill.engines import NBClientEngine
 from traitlets import CaselessStrEnum
 
 # %% ../nbs/00b_nbrun.ipynb #d6408f5f
@@ -15,9 +15,18 @@ class IPCKernelManager(AsyncKernelManager):
     "`jupyter_client`'s kernel manager with IPC sockets (files only this user can open) as the default transport."
     transport = CaselessStrEnum(['tcp', 'ipc'], default_value='ipc', config=True)
 
-class IPCEngine(NBClientEngine):
+@functools.cache
+def _engine():
+    from papermill.engines import NBClientEngine   # here, not above: importing papermill loads its engines' entry points,
+    class Engine(NBClientEngine):                  # this module among them, which must not be half-imported then
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            kwargs.setdefault('kernel_manager_class', IPCKernelManager)
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+    return Engine
+
+class _Deferred(type):
+    def __getattr__(cls, name): return getattr(_engine(), name)   # every classmethod papermill calls, from the engine
+
+class IPCEngine(metaclass=_Deferred):
     "papermill's nbclient engine on an `IPCKernelManager`: `papermill --engine dsts` (registered in `setup.py`)."
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-        kwargs.setdefault('kernel_manager_class', IPCKernelManager)
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
