@@ -6,14 +6,24 @@
 __all__ = ['IPCKernelManager', 'IPCEngine']
 
 # %% ../nbs/00b_nbrun.ipynb #3f7fa995
-import functools
+import functools, uuid
+from pathlib import Path
 from jupyter_client import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import CaselessStrEnum
 
 # %% ../nbs/00b_nbrun.ipynb #d6408f5f
 class IPCKernelManager(AsyncKernelManager):
     "`jupyter_client`'s kernel manager with IPC sockets (files only this user can open) as the default transport."
     transport = CaselessStrEnum(['tcp', 'ipc'], default_value='ipc', config=True)
+
+    def _ip_default(self) -> str:
+        # jupyter_client's default path is `kernel-ipc` in the working folder: two kernels started there at once (the
+        # docs build runs two) would bind the same sockets. Each kernel gets its own, in the runtime folder (mode 0700).
+        if self.transport == 'ipc' and not self.connection_file:
+            d = Path(jupyter_runtime_dir()); d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return str(d/f'kernel-{uuid.uuid4().hex[:12]}-ipc')
+        return super()._ip_default()
 
 @functools.cache
 def _engine():
