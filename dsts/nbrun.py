@@ -27,8 +27,10 @@ class IPCKernelManager(AsyncKernelManager):
 
 @functools.cache
 def _engine():
-    from papermill.engines import NBClientEngine   # here, not above: importing papermill loads its engines' entry points,
-    class Engine(NBClientEngine):                  # this module among them, which must not be half-imported then
+    # imported here, not above: importing papermill loads its engines' entry points, this module among them, which
+    # must not be half-imported then
+    from papermill.engines import NBClientEngine
+    class Engine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
             kwargs.setdefault('kernel_manager_class', IPCKernelManager)
