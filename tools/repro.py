@@ -28,9 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT/'results'/'repro-time.json'
 
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
-
-
 def committed(path: str, rev: str='HEAD') -> str|None:
     "The text of `path` at git revision `rev` (None if it was not committed)."
     r = subprocess.run(['git', 'show', f'{rev}:{path}'], cwd=ROOT, capture_output=True, text=True)
@@ -40,13 +37,14 @@ def committed(path: str, rev: str='HEAD') -> str|None:
 def compare(rev: str='HEAD') -> dict:
     """Rows whose mean top-1 differs from the committed one beyond the 95% interval of the difference (Welch, df =
     n1 + n2 - 2, conservative), and claims whose verdict changed."""
+    from dsts.evaluate import t975   # the quantiles the verdicts use (here, not above: --help stays fast)
     rows, flips = [], []
     for p in sorted((ROOT/'results'/'runs').glob('*/metrics.json')):
         old = committed(str(p.relative_to(ROOT)), rev)
         if old is None: continue
         a, b = json.loads(p.read_text()), json.loads(old)
         n1, n2 = a['seeds'], b['seeds']
-        half = T975.get(n1 + n2 - 2, 1.96) * math.sqrt(a['top1_std'] ** 2 / n1 + b['top1_std'] ** 2 / n2)
+        half = t975(max(1, n1 + n2 - 2)) * math.sqrt(a['top1_std'] ** 2 / n1 + b['top1_std'] ** 2 / n2)
         rows.append(dict(row=p.parent.name, now=a['top1'], committed=b['top1'], diff=round(a['top1'] - b['top1'], 6),
                          half_width=round(half, 6), beyond=abs(a['top1'] - b['top1']) > half))
     old = committed('results/tables/claims.csv', rev)
