@@ -53,7 +53,7 @@ TRAIN_DEFAULTS = dict(
     shuffle_check=False,    # also test with each clip's frames shuffled (metrics test_shuffled): how much a model
                             # uses the order of the frames
     accumulate=1,           # an optimizer step every `accumulate` batches
-    amp=True,               # bf16 autocast (CUDA only)
+    amp=True,               # bf16 autocast where the device computes bf16 natively (dsts.metrics.autocast)
     channels_last=True,     # channels-last memory format (CUDA only)
     progress=True,          # tqdm bars; a metrics line per epoch is printed either way
 )
@@ -180,7 +180,8 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
     profile's `pretrain` overrides; otherwise (`train`, `search`) `st: arch` reads the dataset's searched arch.json,
     and the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the profile's
     `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile with neither,
-    such as the real datasets' with ImageNet weights, starts every row from its own initialisation."""
+    such as the real datasets' with ImageNet weights, starts every row from its own initialisation. The `sets`
+    overrides come last: they win over the profile's pretrain section, its start's checkpoint and the searched arch."""
     P, cfg = load_params(params_file), params_for(params_file, dataset, sets, variant)
     profile = P['datasets'][dataset] or {}
     pretrains = 'pretrain' in profile
@@ -192,7 +193,7 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
         if not pretrains:
             raise ConfigError(f"{params_file}:datasets.{dataset} has no pretrain section: its rows start from the "
                               f"profile's own initialisation")
-        return run_config(deep_update(cfg, P['datasets'][dataset]['pretrain'] or {}))
+        return run_config(apply_sets(deep_update(cfg, P['datasets'][dataset]['pretrain'] or {}), sets))
     if (cfg.get('model') or {}).get('dsts', {}).get('st') == 'arch':
         cfg['model']['dsts']['arch'] = str(SEARCH_DIR/dataset/'arch.json')
     pre = ((P.get('pipeline') or {}).get('pretrain') or []) if start else []
@@ -204,7 +205,7 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
                               f"variant {variant} has backbone {bb}: add a variant with backbone {bb} to "
                               "pipeline.pretrain")
         cfg = deep_update(cfg, {'model': {'init': str(PRETRAIN_DIR/start/have[bb]/'checkpoint.pt')}})
-    return run_config(cfg)
+    return run_config(apply_sets(cfg, sets))
 
 
 # %% ../nbs/08_config.ipynb #7b8feca6

@@ -8,7 +8,17 @@ import torch, torch.nn as nn
 from tqdm import tqdm
 
 # %% auto #0
-__all__ = ['predict', 'classification_metrics']
+__all__ = ['bf16_native', 'autocast', 'predict', 'classification_metrics']
+
+# %% ../nbs/09a_metrics.ipynb #b014e94a
+def bf16_native(device: torch.device) -> bool:
+    "Whether `device` computes bf16 natively: a CUDA GPU with bf16, or a CPU with oneDNN bf16 kernels."
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    return device.type == 'cpu' and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+def autocast(device: torch.device, amp: bool):
+    "bf16 autocast on `device` if `amp` is on and the device computes bf16 natively, else fp32 (a context either way)."
+    return torch.autocast(device.type, torch.bfloat16, enabled=bool(amp) and bf16_native(device))
 
 # %% ../nbs/09a_metrics.ipynb #07a6cee8
 @torch.no_grad()
@@ -23,7 +33,7 @@ def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=Fals
         B = len(y)
         x = x.to(device).flatten(0, 1) if x.ndim == 6 else x.to(device)    # (B, V, 3, T, H, W) -> (B V, ...)
         if frame_order is not None: x = x[:, :, torch.as_tensor(frame_order)]
-        with torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda'):
+        with autocast(device, amp):
             f, h = model.features(x)
             logits = model.forward_head(h)
         V = x.shape[0] // B

@@ -20,7 +20,7 @@ from .neurons import gate_tau
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step, random_arch
 from .udl import partition, udl_grads, mirror
 from .config import resolve_device, run_config, cli_config
-from .metrics import predict, classification_metrics
+from .metrics import predict, classification_metrics, autocast, bf16_native
 from .checkpoint import save_checkpoint, load_checkpoint, init_from
 
 
@@ -106,11 +106,11 @@ def make_arch_optimizer(model: nn.Module, s: dict):
 class NonFiniteLoss(RuntimeError):
     "The loss became NaN or infinite; the message names the step and the last good checkpoint."
 
-def make_loss_fn(model: nn.Module, label_smoothing: float, autocast):
+def make_loss_fn(model: nn.Module, label_smoothing: float, amp_ctx):
     """The training loss `loss_fn(model_or_call, x, y)`; the last real (non-virtual) forward's outputs are kept in
     `loss_fn.seen`."""
     def loss_fn(m, x, y):
-        with autocast(): out = m(x)
+        with amp_ctx(): out = m(x)
         loss = F.cross_entropy(out.float(), y, label_smoothing=label_smoothing)
         aux = model.dsts.aux_loss() if model.dsts is not None else None
         if m is model:
@@ -187,9 +187,6 @@ class Run:
     def channels_last(self): return self.device.type == 'cuda' and self.cfg['train']['channels_last']
 
 # %% ../nbs/08_train.ipynb #726d146c
-def _autocast(device, amp):
-    return lambda: torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == 'cuda')
-
 def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
     "Check `cfg`, build loaders, model, optimizers and loss; resume from `out/checkpoint.pt` when asked."
     cfg = copy.deepcopy(run_config(cfg))
@@ -220,8 +217,9 @@ def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
         for p in model.state_dict().values(): dist.broadcast(p, 0)
     steps_per_epoch = math.ceil(len(loaders['train']) / t['accumulate'])
     opt, sched = make_optimizer(model, t, t['epochs'] * steps_per_epoch, steps_per_epoch, loaded)
+    loss_fn = make_loss_fn(model, t['label_smoothing'], lambda: autocast(device, t['amp']))
     run = Run(cfg, out, log, device, rank, world, loaders, model, opt, sched, make_arch_optimizer(model, cfg['search']),
-              make_loss_fn(model, t['label_smoothing'], _autocast(device, t['amp'])), t['epochs'] * steps_per_epoch)
+              loss_fn, t['epochs'] * steps_per_epoch)
     if ck is not None:
         model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
         if run.arch_opt is not None: run.arch_opt.load_state_dict(ck['arch_optimizer'])
@@ -336,6 +334,7 @@ def finish_run(run: Run) -> dict|None:
         flops = count_flops(model, x0.to(run.device), off)
         metrics = dict(dataset=cfg['data']['dataset'], seed=cfg['seed'], epochs=t['epochs'],
                        classes=len(run.loaders['classes']),
+                       precision='bf16' if t['amp'] and bf16_native(run.device) else 'fp32',
                        test=classification_metrics(pr['probs'], pr['labels']),
                        train=dict(loss=run.history[-1]['loss'], top1=run.history[-1]['top1']) if run.history else {},
                        rates=[round(r, 6) for r in rates],
