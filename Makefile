@@ -14,7 +14,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 # Executed first, then converted with streams coalesced (nbconvert coalesces before it executes): a progress bar
 # in the README shows as its final line, once. IPC transport: no "running over TCP" warning (nbs/00b_nbrun.ipynb).
-README.md: nbs/index.ipynb results/results.md results/repro-time.json $(STAMP)  # it quotes the last run's results and times
+README.md: nbs/index.ipynb results/results.md results/repro-time.json $(wildcard results/reproduction/*.json) $(STAMP)  # it quotes the last run's results and times
 	@mkdir -p _exec
 	$(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.kernel_manager_class=dsts.nbrun.IPCKernelManager --output-dir _exec --output index-readme nbs/index.ipynb --log-level WARN
 	$(BIN)/jupyter nbconvert --to markdown --CoalesceStreamsPreprocessor.enabled=True --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=remove_input --output-dir . --output README _exec/index-readme.ipynb --log-level WARN

@@ -63,6 +63,15 @@ def compare(rev: str='HEAD') -> dict:
     return out
 
 
+def precision_of_runs() -> dict:
+    "How many seeds of the working tree's runs trained in each precision (bf16 / fp32; the runs' metrics record it)."
+    seen = {}
+    for p in (ROOT/'results'/'runs').glob('*/seeds/*/metrics.json'):
+        k = json.loads(p.read_text()).get('precision', 'fp32')
+        seen[k] = seen.get(k, 0) + 1
+    return seen
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--started', type=float, default=None, help='UNIX time at which `make repro` started (its set-up counts from there)')
@@ -70,11 +79,16 @@ def main(argv=None):
                    'with the backbones of pipeline.all_pretrain pretrained (dvc exp run), and record it as all_ablations')
     p.add_argument('--compare', metavar='JSON', help='run nothing: compare the results in the working tree with the '
                    'committed ones (rows beyond their interval, verdicts changed) and write the comparison to JSON')
+    p.add_argument('--label', default='', help="with --compare: what this run changed, recorded in the JSON (e.g. "
+                   "'train.amp: false (fp32)'; the README quotes it)")
     p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` or `dvc exp run` (after --)')
     a = p.parse_args(argv)
     if a.compare:
         out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(compare(), indent=1) + '\n'); return 0
+        cmp = compare()
+        rt = json.loads(OUT.read_text()).get('full', {}) if OUT.exists() else {}
+        cmp = dict(label=a.label, float_path=precision_of_runs(), run_time=rt, **cmp)
+        out.write_text(json.dumps(cmp, indent=1) + '\n'); return 0
     t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
     if subprocess.run([dvc, 'pull', '-q', 'data.dvc'], cwd=ROOT).returncode: return 1
     cmd = [dvc, 'repro', *a.dvc_args]
