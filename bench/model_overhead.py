@@ -9,6 +9,8 @@ affects both sides alike:
   * one DSTS layer, search mode (relaxed kernels) / the discretised layer
   * peak memory of a training step of each (CUDA: max allocated; CPU: peak RSS of a fresh process that
     imports, builds the model and runs one step, so it includes torch itself)
+  * mixed precision: a training step of each model under bf16 autocast over the same in fp32 (dsts.metrics.autocast; on a
+    device without native bf16 autocast stays off and the ratio is 1)
   * the geometry: a training step of the full model on tsm_tiny8 (output stride 8: the DSTS module sees 4x4 maps at
     32x32) over the same on tsm_tiny (2x2 maps), and the map each gives the module
 The backbone of the first three is --backbone (default tsm_tiny8, the pipeline's).
@@ -20,6 +22,7 @@ from dsts.core import atomic_json
 from dsts.model import build_model
 from dsts.neurons import DSTSLayer
 from dsts.search import MixedSTKernel
+from dsts.metrics import autocast, bf16_native
 
 
 def sync(dev):
@@ -67,9 +70,11 @@ def main():
     ms = models(dev, a.backbone)
     x = torch.randn(a.batch, 3, a.frames, a.size, a.size, device=dev)
 
-    def train_step(m):
+    def train_step(m, amp=False):
         def f():
-            m.train(); m.zero_grad(set_to_none=True); m(x).sum().backward()
+            m.train(); m.zero_grad(set_to_none=True)
+            with autocast(dev, amp): loss = m(x).float().sum()
+            loss.backward()
         return f
 
     def infer(m):
@@ -88,15 +93,17 @@ def main():
     fr = f.detach().requires_grad_()
     lay = interleaved({'search': lambda: mixed(fr).sum().backward(), 'discrete': lambda: fixed(fr).sum().backward()}, a.reps, dev)
     mem = {k: peak_memory_child(k, a.batch, a.frames, a.size, dev, a.backbone) for k in ms}
+    amp = interleaved({f'{k} {p}': train_step(m, p == 'bf16') for k, m in ms.items() for p in ('fp32', 'bf16')}, a.reps, dev)
     geo_models = {b: models(dev, b)['dsts'] for b in ('tsm_tiny', 'tsm_tiny8')}
     geo = interleaved({b: train_step(m) for b, m in geo_models.items()}, a.reps, dev)
     with torch.no_grad(): maps = {b: list(m.backbone.forward_features(x[:1]).shape[-2:]) for b, m in geo_models.items()}
     out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, reps=a.reps,
                backbone=a.backbone, train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
-               geometry=dict(train_step_s=geo, maps=maps),
+               geometry=dict(train_step_s=geo, maps=maps), bf16_native=bf16_native(dev), amp_train_step_s=amp,
                ratios=dict(train_dsts_over_backbone=tr['dsts'] / tr['backbone'], infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
                            layer_search_over_discrete=lay['search'] / lay['discrete'],
-                           train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny']))
+                           train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny'],
+                           **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms}))
     atomic_json(a.json, out)
     r = out['ratios']
     print(f"device {dev}, {a.batch} clips of {a.frames}x{a.size}x{a.size}, median of {a.reps} interleaved repetitions")
@@ -106,6 +113,8 @@ def main():
     print("peak memory  " + '   '.join(f"{k} {v / 2**20:.0f} MiB" if v else f"{k} n/a" for k, v in mem.items()))
     print(f"geometry     full model on tsm_tiny ({'x'.join(map(str, maps['tsm_tiny']))} maps) {geo['tsm_tiny']*1e3:8.1f} ms   "
           f"on tsm_tiny8 ({'x'.join(map(str, maps['tsm_tiny8']))}) {geo['tsm_tiny8']*1e3:8.1f} ms   ratio {r['train_tiny8_over_tiny']:.3f}")
+    print('bf16 autocast ' + ('(native)' if out['bf16_native'] else '(not native here: off)') + '   ' + '   '.join(
+        f"{k} {amp[f'{k} fp32']*1e3:.1f} -> {amp[f'{k} bf16']*1e3:.1f} ms, ratio {r[f'train_bf16_over_fp32_{k}']:.3f}" for k in ms))
     print(f'-> {a.json}')
 
 

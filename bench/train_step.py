@@ -21,7 +21,8 @@ from bench.model_overhead import interleaved, timed
 from dsts.core import atomic_json
 from dsts.model import build_model, count_flops
 from dsts.config import run_config
-from dsts.train import make_loss_fn, make_optimizer, train_step, make_loaders, train, _autocast
+from dsts.train import make_loss_fn, make_optimizer, train_step, make_loaders, train
+from dsts.metrics import autocast
 
 PEAK_BF16 = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L40S': 362e12, 'A10': 125e12}   # dense tensor-core peaks
 
@@ -30,7 +31,7 @@ def stepper(model, cfg, x, y, dev, udl=None):
     "A function doing one optimizer step of `model` on (x, y) with the given udl section (None: plain)."
     u = {**cfg['udl'], **(udl or {}), 'enabled': udl is not None}
     opt, _ = make_optimizer(model, cfg['train'], 100, 10)
-    loss_fn = make_loss_fn(model, 0.1, _autocast(dev, cfg['train']['amp']))
+    loss_fn = make_loss_fn(model, 0.1, lambda: autocast(dev, cfg['train']['amp']))
     half = len(y) // 2
     nxt = (x.roll(half, 0), y.roll(half, 0))            # the "next batch" of split: batches
     def f():
