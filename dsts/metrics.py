@@ -14,7 +14,8 @@ __all__ = ['bf16_native', 'autocast', 'predict', 'classification_metrics']
 def bf16_native(device: torch.device) -> bool:
     "Whether `device` computes bf16 natively: a CUDA GPU with bf16, or a CPU with oneDNN bf16 kernels."
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
-    return device.type == 'cpu' and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return (device.type == 'cpu' and torch.backends.mkldnn.is_available()
+            and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 def autocast(device: torch.device, amp: bool):
     "bf16 autocast on `device` if `amp` is on and the device computes bf16 natively, else fp32 (a context either way)."
