@@ -4,22 +4,28 @@
 
 # %% ../nbs/09a_metrics.ipynb #527a73a4
 from __future__ import annotations
+import functools
 import torch, torch.nn as nn
 from tqdm import tqdm
 
 # %% auto #0
-__all__ = ['bf16_native', 'autocast', 'predict', 'classification_metrics']
+__all__ = ['bf16_native', 'precision', 'autocast', 'predict', 'classification_metrics']
 
 # %% ../nbs/09a_metrics.ipynb #b014e94a
+@functools.lru_cache
 def bf16_native(device: torch.device) -> bool:
-    "Whether `device` computes bf16 natively: a CUDA GPU with bf16, or a CPU with oneDNN bf16 kernels."
+    "Whether `device` computes bf16 natively: a CUDA GPU with bf16, or a CPU with oneDNN bf16 (asked once)."
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
     return (device.type == 'cpu' and torch.backends.mkldnn.is_available()
             and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
+def precision(device: torch.device, amp: bool) -> str:
+    "The precision a run with `train.amp` = `amp` trains in on `device`: 'bf16' where the hardware has it, else 'fp32'."
+    return 'bf16' if amp and bf16_native(device) else 'fp32'
+
 def autocast(device: torch.device, amp: bool):
-    "bf16 autocast on `device` if `amp` is on and the device computes bf16 natively, else fp32 (a context either way)."
-    return torch.autocast(device.type, torch.bfloat16, enabled=bool(amp) and bf16_native(device))
+    "bf16 autocast on `device` when `precision(device, amp)` is bf16, else fp32 (a context either way)."
+    return torch.autocast(device.type, torch.bfloat16, enabled=precision(device, amp) == 'bf16')
 
 # %% ../nbs/09a_metrics.ipynb #07a6cee8
 @torch.no_grad()

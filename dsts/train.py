@@ -20,7 +20,7 @@ from .neurons import gate_tau
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step, random_arch
 from .udl import partition, udl_grads, mirror
 from .config import resolve_device, run_config, cli_config
-from .metrics import predict, classification_metrics, autocast, bf16_native
+from .metrics import predict, classification_metrics, autocast, precision
 from .checkpoint import save_checkpoint, load_checkpoint, init_from
 
 
@@ -334,7 +334,7 @@ def finish_run(run: Run) -> dict|None:
         flops = count_flops(model, x0.to(run.device), off)
         metrics = dict(dataset=cfg['data']['dataset'], seed=cfg['seed'], epochs=t['epochs'],
                        classes=len(run.loaders['classes']),
-                       precision='bf16' if t['amp'] and bf16_native(run.device) else 'fp32',
+                       precision=precision(run.device, t['amp']),
                        test=classification_metrics(pr['probs'], pr['labels']),
                        train=dict(loss=run.history[-1]['loss'], top1=run.history[-1]['top1']) if run.history else {},
                        rates=[round(r, 6) for r in rates],

@@ -64,10 +64,11 @@ def compare(rev: str='HEAD') -> dict:
 
 
 def precision_of_runs() -> dict:
-    "How many seeds of the working tree's runs trained in each precision (bf16 / fp32; the runs' metrics record it)."
+    """How many seeds of the working tree's runs trained in each precision (bf16 / fp32, as the runs' metrics record it;
+    'unrecorded' for runs older than that record)."""
     seen = {}
     for p in (ROOT/'results'/'runs').glob('*/seeds/*/metrics.json'):
-        k = json.loads(p.read_text()).get('precision', 'fp32')
+        k = json.loads(p.read_text()).get('precision', 'unrecorded')
         seen[k] = seen.get(k, 0) + 1
     return seen
 
