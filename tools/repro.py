@@ -79,7 +79,8 @@ def main(argv=None):
     p.add_argument('--all-ablations', action='store_true', help='run the default pipeline plus every row of pipeline.all_ablations, '
                    'with the backbones of pipeline.all_pretrain pretrained (dvc exp run), and record it as all_ablations')
     p.add_argument('--compare', metavar='JSON', help='run nothing: compare the results in the working tree with the '
-                   'committed ones (rows beyond their interval, verdicts changed) and write the comparison to JSON')
+                   'committed ones (rows beyond their interval, verdicts changed) and write the comparison to JSON, with '
+                   'the commit compared against (`against`: the README says when the committed results have moved on)')
     p.add_argument('--label', default='', help="with --compare: what this run changed, recorded in the JSON (e.g. "
                    "'train.amp: false (fp32)'; the README quotes it)")
     p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` or `dvc exp run` (after --)')
@@ -88,7 +89,8 @@ def main(argv=None):
         out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
         cmp = compare()
         rt = json.loads(OUT.read_text()).get('full', {}) if OUT.exists() else {}
-        cmp = dict(label=a.label, float_path=precision_of_runs(), run_time=rt, **cmp)
+        rev = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        cmp = dict(label=a.label, against=rev, float_path=precision_of_runs(), run_time=rt, **cmp)
         out.write_text(json.dumps(cmp, indent=1) + '\n'); return 0
     t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
     if subprocess.run([dvc, 'pull', '-q', 'data.dvc'], cwd=ROOT).returncode: return 1
