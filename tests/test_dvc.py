@@ -120,5 +120,8 @@ def test_repro_compares_a_run_with_the_committed_results_statistically(tmp_path,
     out = repro.compare()
     assert [r['row'] for r in out['rows_beyond_ci']] == ['d-b'] and out['rows'] == 2
     assert [(f['committed'], f['now']) for f in out['verdicts_flipped']] == [('holds', 'inconclusive (not converged: x)')]
+    repro.main(['--compare', str(tmp_path/'cmp.json'), '--label', 'fp32'])   # the record names the commit it compared with
+    rec, head = json.loads((tmp_path/'cmp.json').read_text()), run(['git', 'rev-parse', '--short', 'HEAD'], cwd=tmp_path)
+    assert rec['against'] == head.stdout.strip() and rec['label'] == 'fp32' and len(rec['rows_beyond_ci']) == 1
     write({'d-a': 0.50, 'd-b': 0.60}, 'holds (not converged: y)')            # the same verdict, another note: no flip
     assert repro.compare()['verdicts_flipped'] == [] and repro.compare()['rows_beyond_ci'] == []
