@@ -21,7 +21,7 @@ README.md: nbs/index.ipynb results/results.md results/repro-time.json $(wildcard
 
 readme: README.md ## render nbs/index.ipynb (executed) to README.md (nbdev_readme needs quarto)
 
-.PHONY: readme help venv repro repro-full test test-fast test-slow nbtest pytest check-sync export clean lab bench synth docs browser
+.PHONY: readme help venv repro repro-check repro-full test test-fast test-slow nbtest pytest check-sync export clean lab bench synth docs browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ venv: $(STAMP) ## create .venv from requirements.txt and install dsts editable
 
 repro: ## set-up + the default pipeline (dvc pull data.dvc, dvc repro: timed into results/repro-time.json), then README.md
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
+	$(MAKE) --no-print-directory README.md
+
+repro-check: ## the float-path check: the default run again in fp32 in a clone (resumable), compared with the commit
+	$(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --fp32-check
 	$(MAKE) --no-print-directory README.md
 
 repro-full: ## the default pipeline and every ablation row (pipeline.all_ablations), as a DVC experiment, timed too

@@ -73,6 +73,31 @@ def precision_of_runs() -> dict:
     return seen
 
 
+def fp32_check(work: Path|None=None) -> int:
+    """The float-path check (`make repro-check`): clone this commit into `work` (default: dsts-fp32-<commit> in the
+    temporary folder), run the default pipeline there in fp32 throughout (`train.amp: false`, pretraining included)
+    with this interpreter, and write its comparison with the committed results to results/reproduction/fp32.json.
+    The clone is kept: run it again after a stop and DVC resumes stage by stage."""
+    import tempfile, yaml
+    from dsts.core import yaml_load   # reads 1e-3 as a number, as DVC does
+    git = lambda *a, cwd=ROOT: subprocess.run(['git', *a], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    head = git('rev-parse', 'HEAD')
+    work = Path(work or Path(tempfile.gettempdir())/f'dsts-fp32-{head[:7]}')
+    if not (work/'.git').exists(): git('clone', '-q', str(ROOT), str(work))
+    if git('rev-parse', 'HEAD', cwd=work) != head:
+        sys.exit(f"{work} holds a clone of another commit than {head[:7]}: remove it, or pass another folder")
+    params = work/'params.yaml'
+    P = yaml_load(params.read_text())
+    P['train']['amp'] = False   # only the float path changes (comments are lost in the throw-away clone only)
+    params.write_text(yaml.safe_dump(P, sort_keys=False))
+    env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    print(f"float-path check in {work} (train.amp: false); stop and rerun it at will: finished stages are kept", flush=True)
+    if subprocess.run([sys.executable, 'tools/repro.py'], cwd=work, env=env).returncode: return 1
+    out = ROOT/'results'/'reproduction'/'fp32.json'
+    return subprocess.run([sys.executable, 'tools/repro.py', '--compare', str(out), '--label',
+                           'train.amp: false, fp32 throughout (pretraining included), same CPU'], cwd=work, env=env).returncode
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--started', type=float, default=None, help='UNIX time at which `make repro` started (its set-up counts from there)')
@@ -83,8 +108,12 @@ def main(argv=None):
                    'the commit compared against (`against`: the README says when the committed results have moved on)')
     p.add_argument('--label', default='', help="with --compare: what this run changed, recorded in the JSON (e.g. "
                    "'train.amp: false (fp32)'; the README quotes it)")
+    p.add_argument('--fp32-check', nargs='?', const='', metavar='DIR', help='the float-path check: the default '
+                   'pipeline again in fp32 throughout in a clone of this commit (DIR, default dsts-fp32-<commit> in the '
+                   'temporary folder; kept, so a rerun resumes), compared -> results/reproduction/fp32.json')
     p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` or `dvc exp run` (after --)')
     a = p.parse_args(argv)
+    if a.fp32_check is not None: return fp32_check(Path(a.fp32_check) if a.fp32_check else None)
     if a.compare:
         out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
         cmp = compare()
