@@ -28,6 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT/'results'/'repro-time.json'
 
+def git(*args, cwd=None) -> str:
+    "The output of a git command in `cwd` (default: the repository), stripped; raises if git fails."
+    return subprocess.run(['git', *args], cwd=cwd or ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def committed(path: str, rev: str='HEAD') -> str|None:
     "The text of `path` at git revision `rev` (None if it was not committed)."
     r = subprocess.run(['git', 'show', f'{rev}:{path}'], cwd=ROOT, capture_output=True, text=True)
@@ -80,9 +85,8 @@ def fp32_check(work: Path|None=None) -> int:
     The clone is kept: run it again after a stop and DVC resumes stage by stage."""
     import tempfile, yaml
     from dsts.core import yaml_load   # reads 1e-3 as a number, as DVC does
-    git = lambda *a, cwd=ROOT: subprocess.run(['git', *a], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
     head = git('rev-parse', 'HEAD')
-    work = Path(work or Path(tempfile.gettempdir())/f'dsts-fp32-{head[:7]}')
+    work = work or Path(tempfile.gettempdir())/f'dsts-fp32-{head[:7]}'
     if not (work/'.git').exists(): git('clone', '-q', str(ROOT), str(work))
     if git('rev-parse', 'HEAD', cwd=work) != head:
         sys.exit(f"{work} holds a clone of another commit than {head[:7]}: remove it, or pass another folder")
@@ -118,8 +122,7 @@ def main(argv=None):
         out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
         cmp = compare()
         rt = json.loads(OUT.read_text()).get('full', {}) if OUT.exists() else {}
-        rev = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        cmp = dict(label=a.label, against=rev, float_path=precision_of_runs(), run_time=rt, **cmp)
+        cmp = dict(label=a.label, against=git('rev-parse', '--short', 'HEAD'), float_path=precision_of_runs(), run_time=rt, **cmp)
         out.write_text(json.dumps(cmp, indent=1) + '\n'); return 0
     t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
     if subprocess.run([dvc, 'pull', '-q', 'data.dvc'], cwd=ROOT).returncode: return 1
