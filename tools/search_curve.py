@@ -12,13 +12,12 @@ import argparse, json, tempfile
 from pathlib import Path
 import torch
 from dsts.config import pipeline_config
-from dsts.core import atomic_json, load_params
+from dsts.core import ConfigError, atomic_json
 from dsts.search import genotype
 from dsts.train import train
 
-def search_sets(params_file, epochs: int, seed: int) -> list[str]:
+def search_sets(epochs: int, seed: int) -> list[str]:
     "The overrides of the pipeline's search stage (nbs/pipeline/search.ipynb), with `epochs`, `seed` and a held-out curve."
-    load_params(params_file)   # a clear error for a missing or bad params file, before anything runs
     return [f'seed={seed}', 'model.dsts.st=search', 'udl.enabled=true', f'train.epochs={epochs}',
             'train.heldout_each_epoch=true', 'train.shuffle_check=false', 'train.progress=false']
 
@@ -28,20 +27,25 @@ def main(argv=None):
     ap.add_argument('--dataset', default='synthdive', help='a profile of params.yaml:datasets (default: %(default)s)')
     ap.add_argument('--epochs', type=int, required=True, help='search epochs (the pipeline: pipeline.search_epochs)')
     ap.add_argument('--seed', type=int, default=0, help='the run seed (the pipeline searches with `seed`, default %(default)s)')
-    ap.add_argument('--params', default='params.yaml'); ap.add_argument('--out', required=True)
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help='override a key of the run config after the search stage\'s own, e.g. search.arch_lr=0.1 (repeatable)')
+    ap.add_argument('--params', default='params.yaml', help='params file (default: %(default)s)')
+    ap.add_argument('--out', required=True, help='the JSON file to write (its folder is created)')
     ap.add_argument('--threads', type=int, default=1, help='intra-op threads (default: %(default)s, as pipeline.threads)')
     a = ap.parse_args(argv)
     if a.epochs < 1: ap.error(f'--epochs {a.epochs}: at least 1')
     torch.set_num_threads(a.threads)
-    sets = search_sets(a.params, a.epochs, a.seed)
-    cfg = pipeline_config(a.params, a.dataset, stage='search', sets=sets)
     curve = []
     def on_epoch(e, model, rec):
         curve.append(dict(epoch=e, loss=rec['loss'], train_top1=rec['top1'], test_top1=rec['test_top1'], arch=genotype(model)))
         print(json.dumps({k: v for k, v in curve[-1].items() if k != 'arch'}), flush=True)
-    with tempfile.TemporaryDirectory() as run:
-        m = train(cfg, run, log=lambda s: None, on_epoch=on_epoch)
-        final = json.loads((Path(run)/'arch.json').read_text())
+    sets = [*search_sets(a.epochs, a.seed), *a.set]
+    try:
+        cfg = pipeline_config(a.params, a.dataset, stage='search', sets=sets)
+        with tempfile.TemporaryDirectory() as run:
+            m = train(cfg, run, log=lambda s: None, on_epoch=on_epoch)
+            final = json.loads((Path(run)/'arch.json').read_text())
+    except ConfigError as e: ap.exit(2, f'search_curve.py: {e}\n')   # bad params, no pretrained start: no traceback
     assert final == curve[-1]['arch'], 'the last epoch\'s architecture is not the one the run wrote'
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_json(Path(a.out), dict(dataset=a.dataset, seed=a.seed, epochs=a.epochs, sets=sets, precision=m['precision'],
