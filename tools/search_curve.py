@@ -6,8 +6,9 @@ search a search?"). Run it in a checkout whose `dvc repro pretrain` is done (art
 
   python tools/search_curve.py --dataset synthdive --epochs 16 --seed 1 --out bench/calibration/search/synthdive-e16-seed1.json
 
-writes --out (dataset, seed, epochs, the overrides, the precision, per epoch the curve and the architecture) and,
-like the search stage, the run's arch.json beside the checkpoint in a temporary folder."""
+writes --out (dataset, seed, epochs, the overrides, the precision, per epoch the curve and the architecture); the
+run's own folder (checkpoint, arch.json) is temporary. The overrides copy those of nbs/pipeline/search.ipynb
+(tests/test_pipeline.py compares this tool's one-epoch architecture with the stage's)."""
 import argparse, json, tempfile
 from pathlib import Path
 import torch
