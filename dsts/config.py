@@ -173,12 +173,14 @@ def params_for(params_file='params.yaml', profile: str|None=None, sets=None, var
 
 # %% ../nbs/08_config.ipynb #28a9ca7d
 PRETRAIN_DIR = Path('artifacts/pretrain')   # the `pretrain` stage's checkpoints: <dataset>/<variant>/checkpoint.pt
-SEARCH_DIR = Path('artifacts/search')       # the `search` stage's <dataset>/arch.json
+SEARCH_DIR = Path('artifacts/search')       # the `search` stage's <dataset>/seed<seed>/arch.json: one search per seed
 
 def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: str='train', sets=None) -> dict:
     """The run config of one run of the pipeline on `dataset`. `stage='pretrain'`: the variant from scratch, with the
-    profile's `pretrain` overrides; otherwise (`train`, `search`) `st: arch` reads the dataset's searched arch.json,
-    and the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the profile's
+    profile's `pretrain` overrides; `stage='search'`: the spatio-temporal search (the full model with relaxed kernels,
+    UDL on, `pipeline.search_epochs`); otherwise a row, whose `st: arch` reads the search of its own seed
+    (`seed{seed}/arch.json`: `{seed}` is the run's seed, so each seed's spread covers its search's draw). Not
+    pretraining, the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the profile's
     `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile with neither,
     such as the real datasets' with ImageNet weights, starts every row from its own initialisation. The `sets`
     overrides come last: they win over the profile's pretrain section, its start's checkpoint and the searched arch."""
@@ -194,8 +196,17 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
             raise ConfigError(f"{params_file}:datasets.{dataset} has no pretrain section: its rows start from the "
                               f"profile's own initialisation")
         return run_config(apply_sets(deep_update(cfg, P['datasets'][dataset]['pretrain'] or {}), sets))
+    if stage == 'search':
+        epochs = (P.get('pipeline') or {}).get('search_epochs')
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"{params_file}:pipeline.search_epochs is {epochs!r}: the search stage needs a whole number "
+                              "of epochs, at least 1")
+        cfg = deep_update(cfg, {'model': {'dsts': {'st': 'search'}}, 'udl': {'enabled': True},
+                                'train': {'epochs': epochs, 'heldout_each_epoch': False, 'shuffle_check': False}})
+    elif stage != 'train':
+        raise ConfigError(f"pipeline_config: stage '{stage}' unknown; allowed: pretrain, search, train")
     if (cfg.get('model') or {}).get('dsts', {}).get('st') == 'arch':
-        cfg['model']['dsts']['arch'] = str(SEARCH_DIR/dataset/'arch.json')
+        cfg['model']['dsts']['arch'] = str(SEARCH_DIR/dataset/'seed{seed}'/'arch.json')
     pre = ((P.get('pipeline') or {}).get('pretrain') or []) if start else []
     if pre:
         bb = run_config(cfg)['model']['backbone']

@@ -52,12 +52,19 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     untrained = e['neurons']['dsts (untrained start)']
     assert untrained['change'] == [0.0] * 3 and len(e['neurons']['dsts (trained)']['class_share']) == 3   # a fresh module: identity
     assert (repo/'results/figures/curves/rows-diving48.png').exists() and '### The answer' in res
+    # one search per seed, and each seed's rows build their own seed's architecture
+    arch = {k: json.loads((repo/f'artifacts/search/diving48/seed{k}/arch.json').read_text()) for k in (0, 1, 2)}
+    assert arch[0] != arch[1] and arch[1] != arch[2]                                    # three draws, not one
+    for k in (0, 1, 2):
+        run_cfg = yaml.safe_load((repo/f'results/runs/ssv2-dsts/seeds/seed{k}/config.yaml').read_text())
+        ssv2 = json.loads((repo/f'artifacts/search/ssv2/seed{k}/arch.json').read_text())
+        assert run_cfg['model']['dsts']['arch'] == ssv2, k
     assert 'Data and pipelines are up to date' in dvc('repro').stdout
     # the search's learning curve (tools/search_curve.py) is the search stage's own run, recorded epoch by epoch
     run([str(BIN/'python'), 'tools/search_curve.py', '--dataset', 'diving48', '--epochs', '1', '--out', 'sc.json'], cwd=repo)
     sc = json.loads((repo/'sc.json').read_text())
     assert [e['epoch'] for e in sc['curve']] == [1] and 0 <= sc['curve'][0]['test_top1'] <= 1
-    a, b = sc['curve'][0]['arch'], json.loads((repo/'artifacts/search/diving48/arch.json').read_text())
+    a, b = sc['curve'][0]['arch'], json.loads((repo/'artifacts/search/diving48/seed0/arch.json').read_text())
     assert (a['ratios'], a['group'], [len(l['neurons']) for l in a['layers']]) == (b['ratios'], b['group'], [4, 4])
     assert max(abs(x - y) for la, lb in zip(a['layers'], b['layers']) for na, nb in zip(la['neurons'], lb['neurons'])
                for x, y in zip(na['p'], nb['p'])) < 0.01   # the same search (thread counts may differ: not bitwise)

@@ -7,8 +7,9 @@ search a search?"). Run it in a checkout whose `dvc repro pretrain` is done (art
   python tools/search_curve.py --dataset synthdive --epochs 16 --seed 1 --out bench/calibration/search/synthdive-e16-seed1.json
 
 writes --out (dataset, seed, epochs, the overrides, the precision, per epoch the curve and the architecture); the
-run's own folder (checkpoint, arch.json) is temporary. The overrides copy those of nbs/pipeline/search.ipynb
-(tests/test_pipeline.py compares this tool's one-epoch architecture with the stage's)."""
+run's own folder (checkpoint, arch.json) is temporary. The run config is the search stage's own
+(`pipeline_config(..., stage='search')`), with --epochs, --seed, a held-out curve and the --set overrides
+(tests/test_pipeline.py compares this tool's one-epoch architecture of seed 0 with the stage's)."""
 import argparse, json, tempfile
 from pathlib import Path
 import torch
@@ -17,17 +18,12 @@ from dsts.core import ConfigError, atomic_json
 from dsts.search import genotype
 from dsts.train import train
 
-def search_sets(epochs: int, seed: int) -> list[str]:
-    "The overrides of the pipeline's search stage (nbs/pipeline/search.ipynb), with `epochs`, `seed` and a held-out curve."
-    return [f'seed={seed}', 'model.dsts.st=search', 'udl.enabled=true', f'train.epochs={epochs}',
-            'train.heldout_each_epoch=true', 'train.shuffle_check=false', 'train.progress=false']
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog=__doc__.split('\n\n', 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--dataset', default='synthdive', help='a profile of params.yaml:datasets (default: %(default)s)')
     ap.add_argument('--epochs', type=int, required=True, help='search epochs (the pipeline: pipeline.search_epochs)')
-    ap.add_argument('--seed', type=int, default=0, help='the run seed (the pipeline searches with `seed`, default %(default)s)')
+    ap.add_argument('--seed', type=int, default=0, help='the run seed (the pipeline searches once per seed of pipeline.seeds; default %(default)s)')
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                     help='override a key of the run config after the search stage\'s own, e.g. search.arch_lr=0.1 (repeatable)')
     ap.add_argument('--params', default='params.yaml', help='params file (default: %(default)s)')
@@ -40,7 +36,7 @@ def main(argv=None):
     def on_epoch(e, model, rec):
         curve.append(dict(epoch=e, loss=rec['loss'], train_top1=rec['top1'], test_top1=rec['test_top1'], arch=genotype(model)))
         print(json.dumps({k: v for k, v in curve[-1].items() if k != 'arch'}), flush=True)
-    sets = [*search_sets(a.epochs, a.seed), *a.set]
+    sets = [f'seed={a.seed}', f'train.epochs={a.epochs}', 'train.heldout_each_epoch=true', 'train.progress=false', *a.set]
     try:
         cfg = pipeline_config(a.params, a.dataset, stage='search', sets=sets)
         with tempfile.TemporaryDirectory() as run:
