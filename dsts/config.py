@@ -180,8 +180,8 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
     profile's `pretrain` overrides; `stage='search'`: the spatio-temporal search (the full model with relaxed kernels,
     UDL on, `pipeline.search_epochs`); otherwise a row, whose `st: arch` reads the search of its own seed
     (`seed{seed}/arch.json`: `{seed}` is the run's seed, so each seed's spread covers its search's draw). Not
-    pretraining, the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the profile's
-    `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile with neither,
+    pretraining, the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the
+    profile's `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile with neither,
     such as the real datasets' with ImageNet weights, starts every row from its own initialisation. The `sets`
     overrides come last: they win over the profile's pretrain section, its start's checkpoint and the searched arch."""
     P, cfg = load_params(params_file), params_for(params_file, dataset, sets, variant)
@@ -199,8 +199,8 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
     if stage == 'search':
         epochs = (P.get('pipeline') or {}).get('search_epochs')
         if not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"{params_file}:pipeline.search_epochs is {epochs!r}: the search stage needs a whole number "
-                              "of epochs, at least 1")
+            raise ConfigError(f"{params_file}:pipeline.search_epochs is {epochs!r}: the search stage needs a whole "
+                              "number of epochs, at least 1")
         cfg = deep_update(cfg, {'model': {'dsts': {'st': 'search'}}, 'udl': {'enabled': True},
                                 'train': {'epochs': epochs, 'heldout_each_epoch': False, 'shuffle_check': False}})
     elif stage != 'train':

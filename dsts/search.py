@@ -151,8 +151,9 @@ def load_arch(path, layers: int|None=None, neurons: int|None=None, group: int|No
     if isinstance(path, dict): arch, path = path, 'model.dsts.arch'
     else:
         path = Path(path)
-        if not path.exists(): raise ConfigError(f"{path}: architecture file not found (the search stage writes one per seed "
-                                                "of pipeline.seeds: run it first)")
+        if not path.exists():
+            raise ConfigError(f"{path}: architecture file not found (the search stage writes one per seed of "
+                              "pipeline.seeds: run it first)")
         try: arch = json.loads(path.read_text())
         except json.JSONDecodeError as e: raise ConfigError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(arch, dict) or 'layers' not in arch:
