@@ -181,9 +181,10 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
     UDL on, `pipeline.search_epochs`); otherwise a row, whose `st: arch` reads the search of its own seed
     (`seed{seed}/arch.json`: `{seed}` is the run's seed, so each seed's spread covers its search's draw). Not
     pretraining, the run fine-tunes from the variant of `pipeline.pretrain` with its backbone, pretrained on the
-    profile's `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile with neither,
-    such as the real datasets' with ImageNet weights, starts every row from its own initialisation. The `sets`
-    overrides come last: they win over the profile's pretrain section, its start's checkpoint and the searched arch."""
+    profile's `start` dataset (default: the dataset itself, when its profile has a `pretrain` section). A profile
+    with neither, such as the real datasets' with ImageNet weights, starts every row from its own initialisation. The
+    `sets` overrides come last: they win over the profile's pretrain section, its start's checkpoint and the searched
+    arch."""
     P, cfg = load_params(params_file), params_for(params_file, dataset, sets, variant)
     profile = P['datasets'][dataset] or {}
     pretrains = 'pretrain' in profile

@@ -195,7 +195,7 @@ def setup_run(cfg: dict, out, resume: bool=False, log=print) -> Run:
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     if device.type == 'cuda': torch.cuda.set_device(device)
     t, md = cfg['train'], cfg['model']['dsts']
-    # the checkpoint carries the architecture itself; a path's `{seed}` is the run's seed (the pipeline: one search each)
+    # the checkpoint carries the architecture itself; `{seed}` in a path is the run's seed (one search per seed)
     if md['st'] == 'arch':
         if not isinstance(md['arch'], dict): md['arch'] = str(md['arch']).replace('{seed}', str(cfg['seed']))
         md['arch'] = load_arch(md['arch'], md['layers'], md['neurons'], md['group'])
