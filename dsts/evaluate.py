@@ -19,8 +19,9 @@ from .data.datasets import VideoLoader
 
 # %% auto #0
 __all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 'class_share',
-           't975', 'paired_verdict', 'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes',
-           'plot_curves', 'neuron_strips', 'plot_neuron_strips', 'load_trained', 'evaluate_checkpoint', 'main']
+           't975', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'paired_verdict', 'plot_confusion',
+           'plot_class_neuron', 'plot_similarity', 'plot_attributes', 'plot_curves', 'neuron_strips',
+           'plot_neuron_strips', 'load_trained', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/09_evaluate.ipynb #431ec433
 DIVE_ATTRIBUTES = ('takeoff', 'somersaults', 'twists', 'position')
@@ -101,14 +102,41 @@ def t975(df: int) -> float:
     if df < 1: raise ValueError(f"need at least 2 paired values, got df={df}")
     return T975[min(k for k in T975 if k >= df)] if df <= 30 else 1.96
 
+def verdict_word(lo, hi, min_effect: float):
+    "The rule, elementwise: 'holds' when the interval is above 0, 'does not hold' below `min_effect`, else 'inconclusive'."
+    return np.where(np.asarray(lo) > 0, 'holds', np.where(np.asarray(hi) < min_effect, 'does not hold', 'inconclusive'))
+
+def verdict_rates(mean: float, sd: float, n: int, min_effect: float, draws: int=20000, seed: int=0) -> dict:
+    """How often the rule reads each verdict in a design of `n` seeds whose paired differences are drawn from
+    N(`mean`, `sd`): by simulation, with a fixed seed. At `mean` 0 'holds' comes out 2.5% of the time (the test's
+    size); at an effect, how often is the design's power to show it."""
+    d = np.random.default_rng(seed).normal(mean, sd, (draws, n))
+    m, half = d.mean(1), t975(n - 1) * d.std(1, ddof=1) / np.sqrt(n)
+    w = verdict_word(m - half, m + half, min_effect)
+    return {k: float((w == k).mean()) for k in ('holds', 'inconclusive', 'does not hold')}
+
+def seeds_to_settle(mean: float, sd: float, min_effect: float, target: float=0.9, most: int=30) -> int|None:
+    """The fewest seeds (3 to `most`) with which the claim is decided, 'holds' or 'does not hold' coming out at least
+    `target` of the time, were `mean` and `sd` the truth: the design it needs for a rerun to agree (None: not within
+    `most`; an effect between 0 and `min_effect` is decided only when its interval clears 0)."""
+    def decided(n):
+        r = verdict_rates(mean, sd, n, min_effect)
+        return max(r['holds'], r['does not hold']) >= target
+    return next((n for n in range(3, most + 1) if decided(n)), None)
+
 def paired_verdict(a, b, min_effect: float) -> dict:
-    "Mean of the paired differences `a - b` (same seeds, same order), its 95% CI, and the verdict by the rule above."
+    """Mean of the paired differences `a - b` (same seeds, same order), its 95% CI, the verdict by the rule above,
+    and `same_again`: the chance that a second run of the design reads the same verdict, were the observed mean and
+    spread the truth (`verdict_rates`; a plug-in estimate, itself as uncertain as a spread over a few seeds), and
+    `seeds_needed` for that chance to reach 90% (`seeds_to_settle`)."""
     if len(a) != len(b): raise ValueError(f"paired values need the same seeds: {len(a)} against {len(b)}")
     d = np.asarray(a, float) - np.asarray(b, float)
     mean, half = float(d.mean()), float(t975(len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
     lo, hi = mean - half, mean + half
-    word = 'holds' if lo > 0 else 'does not hold' if hi < min_effect else 'inconclusive'
-    return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word)
+    word = str(verdict_word(lo, hi, min_effect))
+    again = verdict_rates(mean, float(d.std(ddof=1)), len(d), min_effect)[word]
+    return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word, same_again=round(again, 4),
+                seeds_needed=seeds_to_settle(mean, float(d.std(ddof=1)), min_effect))
 
 # %% ../nbs/09_evaluate.ipynb #6cddaad5
 def plot_confusion(conf: torch.Tensor, classes, path, title='confusion'):
