@@ -103,7 +103,7 @@ def t975(df: int) -> float:
     return T975[min(k for k in T975 if k >= df)] if df <= 30 else 1.96
 
 def verdict_word(lo, hi, min_effect: float):
-    "The rule, elementwise: 'holds' when the interval is above 0, 'does not hold' below `min_effect`, else 'inconclusive'."
+    "The rule on intervals (elementwise): 'holds' above 0, 'does not hold' below `min_effect`, else 'inconclusive'."
     return np.where(np.asarray(lo) > 0, 'holds', np.where(np.asarray(hi) < min_effect, 'does not hold', 'inconclusive'))
 
 def verdict_rates(mean: float, sd: float, n: int, min_effect: float, draws: int=20000, seed: int=0) -> dict:
