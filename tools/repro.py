@@ -68,6 +68,14 @@ def compare(rev: str='HEAD') -> dict:
     return out
 
 
+def cpu_model() -> str:
+    "The CPU's model name (/proc/cpuinfo; else platform's): a run on another CPU sums in another order."
+    info = Path('/proc/cpuinfo')
+    names = [l.split(':', 1)[1].strip() for l in info.read_text().splitlines() if l.startswith('model name')] if info.exists() else []
+    import platform
+    return names[0] if names else platform.processor() or 'unknown'
+
+
 def precision_of_runs() -> dict:
     """How many seeds of the working tree's runs trained in each precision (bf16 / fp32, as the runs' metrics record it;
     'unrecorded' for runs older than that record)."""
@@ -122,7 +130,8 @@ def main(argv=None):
         out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
         cmp = compare()
         rt = json.loads(OUT.read_text()).get('full', {}) if OUT.exists() else {}
-        cmp = dict(label=a.label, against=git('rev-parse', '--short', 'HEAD'), float_path=precision_of_runs(), run_time=rt, **cmp)
+        cmp = dict(label=a.label, against=git('rev-parse', '--short', 'HEAD'), float_path=precision_of_runs(), cpu=cpu_model(),
+                   run_time=rt, **cmp)
         out.write_text(json.dumps(cmp, indent=1) + '\n'); return 0
     t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
     if subprocess.run([dvc, 'pull', '-q', 'data.dvc'], cwd=ROOT).returncode: return 1
@@ -152,7 +161,7 @@ def main(argv=None):
     cmp = compare() if stages and (ROOT/'.git').exists() else None
     rec['all_ablations' if a.all_ablations else 'noop' if noop else 'full'] = dict(
         setup_s=setup, dvc_repro_s=round(t1 - t0, 1), total_s=round(t1 - (a.started or t0), 1), cpu_s=round(ru.ru_utime + ru.ru_stime, 1),
-        cpus=os.cpu_count(), stages=stages, tables_identical=None if changed is None else not changed,
+        cpus=os.cpu_count(), cpu=cpu_model(), stages=stages, tables_identical=None if changed is None else not changed,
         rows_beyond_ci=None if cmp is None else len(cmp['rows_beyond_ci']),
         verdicts_flipped=None if cmp is None else len(cmp['verdicts_flipped']))
     tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1) + '\n'); tmp.replace(OUT)
