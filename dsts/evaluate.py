@@ -109,7 +109,7 @@ def verdict_word(lo, hi, min_effect: float):
 def verdict_rates(mean: float, sd: float, n: int, min_effect: float, draws: int=20000, seed: int=0) -> dict:
     """How often the rule reads each verdict in a design of `n` seeds whose paired differences are drawn from
     N(`mean`, `sd`): by simulation, with a fixed seed. At `mean` 0 'holds' comes out 2.5% of the time (the test's
-    size); at an effect, how often is the design's power to show it."""
+    size); at an effect, the 'holds' rate is the design's power to show it."""
     d = np.random.default_rng(seed).normal(mean, sd, (draws, n))
     m, half = d.mean(1), t975(n - 1) * d.std(1, ddof=1) / np.sqrt(n)
     w = verdict_word(m - half, m + half, min_effect)
@@ -131,12 +131,13 @@ def paired_verdict(a, b, min_effect: float) -> dict:
     `seeds_needed` for that chance to reach 90% (`seeds_to_settle`)."""
     if len(a) != len(b): raise ValueError(f"paired values need the same seeds: {len(a)} against {len(b)}")
     d = np.asarray(a, float) - np.asarray(b, float)
-    mean, half = float(d.mean()), float(t975(len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    half = t975(len(d) - 1) * sd / np.sqrt(len(d))
     lo, hi = mean - half, mean + half
     word = str(verdict_word(lo, hi, min_effect))
-    again = verdict_rates(mean, float(d.std(ddof=1)), len(d), min_effect)[word]
-    return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word, same_again=round(again, 4),
-                seeds_needed=seeds_to_settle(mean, float(d.std(ddof=1)), min_effect))
+    return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word,
+                same_again=round(verdict_rates(mean, sd, len(d), min_effect)[word], 4),
+                seeds_needed=seeds_to_settle(mean, sd, min_effect))
 
 # %% ../nbs/09_evaluate.ipynb #6cddaad5
 def plot_confusion(conf: torch.Tensor, classes, path, title='confusion'):
