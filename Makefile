@@ -40,8 +40,9 @@ repro: ## set-up + the default pipeline (dvc pull data.dvc, dvc repro: timed int
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --started $$t0
 	$(MAKE) --no-print-directory README.md
 
-repro-check: ## the float-path check: the default run again in fp32 in a clone (resumable), compared with the commit
-	$(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --fp32-check
+CHECK ?= threads
+repro-check: ## the float-path check: the default run again in a clone with two threads per run (CHECK=fp32: in fp32), resumable, compared with the commit
+	$(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --check $(CHECK)
 	$(MAKE) --no-print-directory README.md
 
 repro-full: ## the default pipeline and every ablation row (pipeline.all_ablations), as a DVC experiment, timed too

@@ -13,6 +13,10 @@ affects both sides alike:
     device without native bf16 autocast stays off and the ratio is 1)
   * the geometry: a training step of the full model on tsm_tiny8 (output stride 8: the DSTS module sees 4x4 maps at
     32x32) over the same on tsm_tiny (2x2 maps), and the map each gives the module
+  * the float-path check's cost (`make repro-check`, CPU): a bf16 training step of the full model on two threads over
+    the same on one, and whether its gradients differ in any bit (they must, for the check to be another float path).
+    The default trains one-thread runs in parallel processes and the check one two-thread run at a time, so on two
+    cores the check takes about 2 x this ratio of the default's time
 The backbone of the first three is --backbone (default tsm_tiny8, the pipeline's).
 """
 import argparse, json, resource, statistics, subprocess, sys, time
@@ -97,13 +101,30 @@ def main():
     geo_models = {b: models(dev, b)['dsts'] for b in ('tsm_tiny', 'tsm_tiny8')}
     geo = interleaved({b: train_step(m) for b, m in geo_models.items()}, a.reps, dev)
     with torch.no_grad(): maps = {b: list(m.backbone.forward_features(x[:1]).shape[-2:]) for b, m in geo_models.items()}
+    threads = {}
+    if dev.type == 'cpu':   # one thread vs two, on the same model and input
+        def on(n, f):
+            def g():
+                before = torch.get_num_threads(); torch.set_num_threads(n)
+                try: f()
+                finally: torch.set_num_threads(before)
+            return g
+        m = ms['dsts']
+        threads = interleaved({n: on(n, train_step(m, True)) for n in (1, 2)}, a.reps, dev)
+        grads = {}
+        for n in (1, 2):
+            on(n, train_step(m, True))(); grads[n] = [p.grad.clone() for p in m.parameters() if p.grad is not None]
+        threads = dict(train_step_s={f'{n} threads': t for n, t in threads.items()},
+                       same_bits=all(torch.equal(g1, g2) for g1, g2 in zip(grads[1], grads[2])))
     out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, reps=a.reps,
                backbone=a.backbone, train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
-               geometry=dict(train_step_s=geo, maps=maps), bf16_native=bf16_native(dev), amp_train_step_s=amp,
+               geometry=dict(train_step_s=geo, maps=maps), threads=threads, bf16_native=bf16_native(dev), amp_train_step_s=amp,
                ratios=dict(train_dsts_over_backbone=tr['dsts'] / tr['backbone'], infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
                            layer_search_over_discrete=lay['search'] / lay['discrete'],
                            train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny'],
-                           **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms}))
+                           **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms},
+                           **({'train_2threads_over_1thread': threads['train_step_s']['2 threads'] / threads['train_step_s']['1 threads']}
+                              if threads else {})))
     atomic_json(a.json, out)
     r = out['ratios']
     print(f"device {dev}, {a.batch} clips of {a.frames}x{a.size}x{a.size}, median of {a.reps} interleaved repetitions")
@@ -115,6 +136,11 @@ def main():
           f"on tsm_tiny8 ({'x'.join(map(str, maps['tsm_tiny8']))}) {geo['tsm_tiny8']*1e3:8.1f} ms   ratio {r['train_tiny8_over_tiny']:.3f}")
     print('bf16 autocast ' + ('(native)' if out['bf16_native'] else '(not native here: off)') + '   ' + '   '.join(
         f"{k} {amp[f'{k} fp32']*1e3:.1f} -> {amp[f'{k} bf16']*1e3:.1f} ms, ratio {r[f'train_bf16_over_fp32_{k}']:.3f}" for k in ms))
+    if threads:
+        t = threads['train_step_s']
+        print(f"threads      bf16 step of the full model on 1 thread {t['1 threads']*1e3:.1f} ms, on 2 {t['2 threads']*1e3:.1f} ms, ratio "
+              f"{r['train_2threads_over_1thread']:.3f}; gradients {'bitwise the same' if threads['same_bits'] else 'differ in their bits'}: "
+              f"the threads check takes about {2 * r['train_2threads_over_1thread']:.2f} x the default's time on 2 cores")
     print(f'-> {a.json}')
 
 

@@ -127,25 +127,32 @@ def test_repro_compares_a_run_with_the_committed_results_statistically(tmp_path,
     assert repro.compare()['verdicts_flipped'] == [] and repro.compare()['rows_beyond_ci'] == []
 
 
-def test_fp32_check_reruns_the_committed_commit_in_fp32_in_a_resumable_clone(tmp_path, monkeypatch):
-    """`make repro-check`: a clone of HEAD with train.amp false runs the pipeline (tools/repro.py), then compares it with
-    the committed results into results/reproduction/fp32.json; a rerun reuses the clone, another commit is refused."""
+def test_float_check_reruns_the_committed_commit_on_another_float_path_in_a_resumable_clone(tmp_path, monkeypatch):
+    """`make repro-check`: a clone of HEAD with only the float path changed (default: two threads per run; fp32: no bf16)
+    runs the pipeline (tools/repro.py), then compares it with the committed results into results/reproduction/<kind>.json;
+    a rerun reuses the clone, another commit or an unknown kind is refused."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('repro', ROOT/'tools'/'repro.py')
     repro = importlib.util.module_from_spec(spec); spec.loader.exec_module(repro)
-    src, work = tmp_path/'src', tmp_path/'work'
+    src = tmp_path/'src'
     (src/'tools').mkdir(parents=True)
-    (src/'params.yaml').write_text('# a comment\ntrain: {lr: 0.004, label_smoothing: 0.1}\nseed: 0\n')
+    (src/'params.yaml').write_text('# a comment\ntrain: {lr: 0.004, label_smoothing: 0.1}\nseed: 0\n'
+                                   'pipeline: {jobs: 3, threads: 1, seeds: [0, 1]}\n')
     (src/'tools'/'repro.py').write_text(   # stands in for the pipeline: logs its arguments and the float path it saw
         'import sys, yaml\nP = yaml.safe_load(open("params.yaml"))\n'
-        'open("calls.log", "a").write(repr((sys.argv[1:], P["train"]["amp"], P["train"]["lr"])) + "\\n")\n')
+        'open("calls.log", "a").write(repr((sys.argv[1:], P["train"].get("amp"), P["train"]["lr"], P["pipeline"])) + "\\n")\n')
     git = lambda *a, cwd=src: run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', *a], cwd=cwd)
     git('init', '-q'); git('add', '-A'); git('commit', '-qm', 'results')
     monkeypatch.setattr(repro, 'ROOT', src)
-    assert repro.fp32_check(work) == 0 and repro.fp32_check(work) == 0   # the second run resumes in the same clone
-    calls = [eval(l) for l in (work/'calls.log').read_text().splitlines()]
-    out = str(src/'results'/'reproduction'/'fp32.json')
-    assert calls[:2] == [([], False, 0.004), (['--compare', out, '--label', calls[1][0][3]], False, 0.004)] and len(calls) == 4
-    assert 'fp32' in calls[1][0][3]
+    for kind, amp, pipeline in [('threads', None, {'jobs': 1, 'threads': 2, 'seeds': [0, 1]}),
+                                ('fp32', False, {'jobs': 3, 'threads': 1, 'seeds': [0, 1]})]:
+        work = tmp_path/kind
+        assert repro.float_check(kind, work) == 0 and repro.float_check(kind, work) == 0   # the second run resumes
+        calls = [eval(l) for l in (work/'calls.log').read_text().splitlines()]
+        out = str(src/'results'/'reproduction'/f'{kind}.json')
+        assert calls[:2] == [([], amp, 0.004, pipeline), (['--compare', out, '--label', calls[1][0][3]], amp, 0.004, pipeline)]
+        assert len(calls) == 4 and calls[1][0][3] == repro.CHECKS[kind][1]
+    assert repro.main(['--check', 'threads', '--check-dir', str(tmp_path/'threads')]) == 0   # the CLI, resuming
+    with pytest.raises(SystemExit, match="unknown float-path check 'fp16'"): repro.float_check('fp16', tmp_path/'x')
     (src/'x').write_text('another commit'); git('add', '-A'); git('commit', '-qm', 'later')
-    with pytest.raises(SystemExit, match='another commit'): repro.fp32_check(work)
+    with pytest.raises(SystemExit, match='another commit'): repro.float_check('fp32', tmp_path/'fp32')

@@ -86,28 +86,38 @@ def precision_of_runs() -> dict:
     return seen
 
 
-def fp32_check(work: Path|None=None) -> int:
-    """The float-path check (`make repro-check`): clone this commit into `work` (default: dsts-fp32-<commit> in the
-    temporary folder), run the default pipeline there in fp32 throughout (`train.amp: false`, pretraining included)
-    with this interpreter, and write its comparison with the committed results to results/reproduction/fp32.json.
+# The float-path checks (`make repro-check CHECK=<kind>`): the overrides of params.yaml each runs with, and its label.
+# `threads` (the default): each run in one process of two threads splits its sums over two threads, as another CPU
+# splits them (other bits, about the default's time on two cores); `fp32`: train.amp false, fp32 throughout (about
+# 1.56 x the time). Both measured by bench/model_overhead.py (bench/results/model-overhead.json).
+CHECKS = {'threads': ({'pipeline': {'threads': 2, 'jobs': 1}},
+                      'pipeline.threads: 2, jobs: 1 (every sum split over two threads, as another CPU splits it), same CPU'),
+          'fp32': ({'train': {'amp': False}}, 'train.amp: false, fp32 throughout (pretraining included), same CPU')}
+
+
+def float_check(kind: str='threads', work: Path|None=None) -> int:
+    """The float-path check (`make repro-check`): clone this commit into `work` (default: dsts-<kind>-<commit> in the
+    temporary folder), run the default pipeline there with the overrides `CHECKS[kind]` (only the float path changes)
+    with this interpreter, and write its comparison with the committed results to results/reproduction/<kind>.json.
     The clone is kept: run it again after a stop and DVC resumes stage by stage."""
     import tempfile, yaml
     from dsts.core import yaml_load   # reads 1e-3 as a number, as DVC does
+    if kind not in CHECKS: sys.exit(f"unknown float-path check {kind!r}: one of {', '.join(CHECKS)}")
+    overrides, label = CHECKS[kind]
     head = git('rev-parse', 'HEAD')
-    work = work or Path(tempfile.gettempdir())/f'dsts-fp32-{head[:7]}'
+    work = work or Path(tempfile.gettempdir())/f'dsts-{kind}-{head[:7]}'
     if not (work/'.git').exists(): git('clone', '-q', str(ROOT), str(work))
     if git('rev-parse', 'HEAD', cwd=work) != head:
         sys.exit(f"{work} holds a clone of another commit than {head[:7]}: remove it, or pass another folder")
     params = work/'params.yaml'
     P = yaml_load(params.read_text())
-    P['train']['amp'] = False   # only the float path changes (comments are lost in the throw-away clone only)
+    for section, kv in overrides.items(): P[section].update(kv)   # (comments are lost in the throw-away clone only)
     params.write_text(yaml.safe_dump(P, sort_keys=False))
     env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    print(f"float-path check in {work} (train.amp: false); stop and rerun it at will: finished stages are kept", flush=True)
+    print(f"float-path check in {work} ({label}); stop and rerun it at will: finished stages are kept", flush=True)
     if subprocess.run([sys.executable, 'tools/repro.py'], cwd=work, env=env).returncode: return 1
-    out = ROOT/'results'/'reproduction'/'fp32.json'
-    return subprocess.run([sys.executable, 'tools/repro.py', '--compare', str(out), '--label',
-                           'train.amp: false, fp32 throughout (pretraining included), same CPU'], cwd=work, env=env).returncode
+    out = ROOT/'results'/'reproduction'/f'{kind}.json'
+    return subprocess.run([sys.executable, 'tools/repro.py', '--compare', str(out), '--label', label], cwd=work, env=env).returncode
 
 
 def main(argv=None):
@@ -120,12 +130,14 @@ def main(argv=None):
                    'the commit compared against (`against`: the README says when the committed results have moved on)')
     p.add_argument('--label', default='', help="with --compare: what this run changed, recorded in the JSON (e.g. "
                    "'train.amp: false (fp32)'; the README quotes it)")
-    p.add_argument('--fp32-check', nargs='?', const='', metavar='DIR', help='the float-path check: the default '
-                   'pipeline again in fp32 throughout in a clone of this commit (DIR, default dsts-fp32-<commit> in the '
-                   'temporary folder; kept, so a rerun resumes), compared -> results/reproduction/fp32.json')
+    p.add_argument('--check', choices=list(CHECKS), metavar='KIND', help='the float-path check: the default pipeline '
+                   'again in a clone of this commit with only the float path changed (threads: two threads per run; fp32: '
+                   'no bf16), compared -> results/reproduction/KIND.json')
+    p.add_argument('--check-dir', metavar='DIR', help='with --check: the clone (default dsts-KIND-<commit> in the temporary '
+                   'folder; kept, so a rerun resumes)')
     p.add_argument('dvc_args', nargs='*', help='passed to `dvc repro` or `dvc exp run` (after --)')
     a = p.parse_args(argv)
-    if a.fp32_check is not None: return fp32_check(Path(a.fp32_check) if a.fp32_check else None)
+    if a.check: return float_check(a.check, Path(a.check_dir) if a.check_dir else None)
     if a.compare:
         out = Path(a.compare); out.parent.mkdir(parents=True, exist_ok=True)
         cmp = compare()
