@@ -88,8 +88,8 @@ def precision_of_runs() -> dict:
 
 # The float-path checks (`make repro-check CHECK=<kind>`): the overrides of params.yaml each runs with, and its label.
 # `threads` (the default): each run in one process of two threads splits its sums over two threads, as another CPU
-# splits them (other bits, about the default's time on two cores); `fp32`: train.amp false, fp32 throughout (about
-# 1.56 x the time). Both measured by bench/model_overhead.py (bench/results/model-overhead.json).
+# splits them; `fp32`: train.amp false, fp32 throughout. What each costs against the default, and that two threads give
+# other bits, is measured by bench/model_overhead.py (bench/results/model-overhead.json), not stated here.
 CHECKS = {'threads': ({'pipeline': {'threads': 2, 'jobs': 1}},
                       'pipeline.threads: 2, jobs: 1 (every sum split over two threads, as another CPU splits it), same CPU'),
           'fp32': ({'train': {'amp': False}}, 'train.amp: false, fp32 throughout (pretraining included), same CPU')}
