@@ -38,12 +38,16 @@ def main():
         times = generate(d, cfg)
         out['generate_s'] = {**times, 'total': round(sum(times.values()), 2)}
         for w in (0, 2):
-            out[f'loader_clips_per_s_workers{w}'] = round(throughput(Path(d)/'synthdive', w, size=cfg['size'], epochs=a.epochs), 1)
+            out[f'loader_clips_per_s_workers{w}'] = round(
+                throughput(Path(d) / 'synthdive', w, size=cfg['size'], epochs=a.epochs), 1
+            )
     out['machine'] = dict(cpus=torch.get_num_threads(), torch=torch.__version__)
     atomic_json(a.json, out)
-    print(f"generation (default sizes): SynthDive {times['synthdive']:.1f} s, SynthSomething {times['synthsomething']:.1f} s, "
+    print(f"generation (default sizes): SynthDive {times['synthdive']:.1f} s, SynthSomething "
+          f"{times['synthsomething']:.1f} s, "
           f"total {out['generate_s']['total']:.1f} s (target < 60 s)")
-    for w in (0, 2): print(f"loader, SynthDive train, 16x{cfg['size']}x{cfg['size']}, {w} workers: {out[f'loader_clips_per_s_workers{w}']} clips/s")
+    for w in (0, 2): print(f"loader, SynthDive train, 16x{cfg['size']}x{cfg['size']}, {w} workers: "
+                           f"{out[f'loader_clips_per_s_workers{w}']} clips/s")
     print(f"ratio 2 workers / 0 workers: {out['loader_clips_per_s_workers2'] / out['loader_clips_per_s_workers0']:.2f}")
     print(f'-> {a.json}')
 

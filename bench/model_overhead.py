@@ -9,8 +9,8 @@ affects both sides alike:
   * one DSTS layer, search mode (relaxed kernels) / the discretised layer
   * peak memory of a training step of each (CUDA: max allocated; CPU: peak RSS of a fresh process that
     imports, builds the model and runs one step, so it includes torch itself)
-  * mixed precision: a training step of each model under bf16 autocast over the same in fp32 (dsts.metrics.autocast; on a
-    device without native bf16 autocast stays off and the ratio is 1)
+  * mixed precision: a training step of each model under bf16 autocast over the same in fp32
+    (dsts.metrics.autocast; on a device without native bf16 autocast stays off and the ratio is 1)
   * the geometry: a training step of the full model on tsm_tiny8 (output stride 8: the DSTS module sees 4x4 maps at
     32x32) over the same on tsm_tiny (2x2 maps), and the map each gives the module
   * the float-path check's cost (`make repro-check`, CPU): a bf16 training step of the full model on two threads over
@@ -55,9 +55,12 @@ def peak_memory_child(name, batch, frames, size, dev, backbone='tsm_tiny8'):
     code = (f"import torch, resource; from bench.model_overhead import models; dev=torch.device('{dev}');"
             f"m=models(dev, '{backbone}')['{name}']; x=torch.randn({batch},3,{frames},{size},{size},device=dev);"
             f"m(x).sum().backward();"
-            f"print(torch.cuda.max_memory_allocated() if dev.type=='cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024)")
+            "print(torch.cuda.max_memory_allocated() if dev.type=='cuda' else "
+            f"resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
-    if out.returncode != 0: print(f'peak memory of {name}: measurement failed:\n{out.stderr[-800:]}', file=sys.stderr); return None
+    if out.returncode != 0:
+        print(f'peak memory of {name}: measurement failed:\n{out.stderr[-800:]}', file=sys.stderr)
+        return None
     return int(out.stdout.strip().splitlines()[-1])
 
 
@@ -69,7 +72,9 @@ def main():
     ap.add_argument('--backbone', default='tsm_tiny8', help='the backbone under the DSTS module (default: %(default)s)')
     ap.add_argument('--json', default='bench/out/model.json')
     a = ap.parse_args()
-    dev = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else 'cpu' if a.device == 'auto' else a.device)
+    dev = torch.device(
+        'cuda' if a.device == 'auto' and torch.cuda.is_available() else 'cpu' if a.device == 'auto' else a.device
+    )
     torch.manual_seed(0)
     ms = models(dev, a.backbone)
     x = torch.randn(a.batch, 3, a.frames, a.size, a.size, device=dev)
@@ -95,9 +100,13 @@ def main():
     mixed = DSTSLayer(C, 16, 4, kernel=MixedSTKernel(C, 16, 4)).to(dev)
     fixed = DSTSLayer(C, 16, 4, kernel=mixed.kernel.to_discrete()).to(dev)
     fr = f.detach().requires_grad_()
-    lay = interleaved({'search': lambda: mixed(fr).sum().backward(), 'discrete': lambda: fixed(fr).sum().backward()}, a.reps, dev)
+    lay = interleaved(
+        {'search': lambda: mixed(fr).sum().backward(), 'discrete': lambda: fixed(fr).sum().backward()}, a.reps, dev
+    )
     mem = {k: peak_memory_child(k, a.batch, a.frames, a.size, dev, a.backbone) for k in ms}
-    amp = interleaved({f'{k} {p}': train_step(m, p == 'bf16') for k, m in ms.items() for p in ('fp32', 'bf16')}, a.reps, dev)
+    amp = interleaved(
+        {f'{k} {p}': train_step(m, p == 'bf16') for k, m in ms.items() for p in ('fp32', 'bf16')}, a.reps, dev
+    )
     geo_models = {b: models(dev, b)['dsts'] for b in ('tsm_tiny', 'tsm_tiny8')}
     geo = interleaved({b: train_step(m) for b, m in geo_models.items()}, a.reps, dev)
     with torch.no_grad(): maps = {b: list(m.backbone.forward_features(x[:1]).shape[-2:]) for b, m in geo_models.items()}
@@ -116,31 +125,64 @@ def main():
             on(n, train_step(m, True))(); grads[n] = [p.grad.clone() for p in m.parameters() if p.grad is not None]
         threads = dict(train_step_s={f'{n} threads': t for n, t in threads.items()},
                        same_bits=all(torch.equal(g1, g2) for g1, g2 in zip(grads[1], grads[2])))
-    out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, reps=a.reps,
-               backbone=a.backbone, train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
-               geometry=dict(train_step_s=geo, maps=maps), threads=threads, bf16_native=bf16_native(dev), amp_train_step_s=amp,
-               ratios=dict(train_dsts_over_backbone=tr['dsts'] / tr['backbone'], infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
-                           layer_search_over_discrete=lay['search'] / lay['discrete'],
-                           train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny'],
-                           **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms},
-                           **({'train_2threads_over_1thread': threads['train_step_s']['2 threads'] / threads['train_step_s']['1 threads']}
-                              if threads else {})))
+    out = dict(
+        device=str(dev),
+        torch=torch.__version__,
+        batch=a.batch,
+        frames=a.frames,
+        size=a.size,
+        reps=a.reps,
+        backbone=a.backbone,
+        train_step_s=tr,
+        infer_s=inf,
+        layer_step_s=lay,
+        peak_memory_bytes=mem,
+        geometry=dict(train_step_s=geo, maps=maps),
+        threads=threads,
+        bf16_native=bf16_native(dev),
+        amp_train_step_s=amp,
+        ratios=dict(
+            train_dsts_over_backbone=tr['dsts'] / tr['backbone'],
+            infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
+            layer_search_over_discrete=lay['search'] / lay['discrete'],
+            train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny'],
+            **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms},
+            **(
+                {
+                    'train_2threads_over_1thread': threads['train_step_s']['2 threads']
+                    / threads['train_step_s']['1 threads']
+                }
+                if threads
+                else {}
+            ),
+        ),
+    )
     atomic_json(a.json, out)
     r = out['ratios']
     print(f"device {dev}, {a.batch} clips of {a.frames}x{a.size}x{a.size}, median of {a.reps} interleaved repetitions")
-    print(f"train step   backbone {tr['backbone']*1e3:8.1f} ms   + DSTS {tr['dsts']*1e3:8.1f} ms   ratio {r['train_dsts_over_backbone']:.3f} (target <= 1.10)")
-    print(f"inference    backbone {inf['backbone']*1e3:8.1f} ms   + DSTS {inf['dsts']*1e3:8.1f} ms   ratio {r['infer_dsts_over_backbone']:.3f} (target <= 1.05)")
-    print(f"DSTS layer   discrete {lay['discrete']*1e3:8.1f} ms   search {lay['search']*1e3:8.1f} ms   ratio {r['layer_search_over_discrete']:.3f}")
+    print(f"train step   backbone {tr['backbone']*1e3:8.1f} ms   + DSTS {tr['dsts']*1e3:8.1f} ms   ratio "
+          f"{r['train_dsts_over_backbone']:.3f} (target <= 1.10)")
+    print(f"inference    backbone {inf['backbone']*1e3:8.1f} ms   + DSTS {inf['dsts']*1e3:8.1f} ms   ratio "
+          f"{r['infer_dsts_over_backbone']:.3f} (target <= 1.05)")
+    print(f"DSTS layer   discrete {lay['discrete']*1e3:8.1f} ms   search {lay['search']*1e3:8.1f} ms   ratio "
+          f"{r['layer_search_over_discrete']:.3f}")
     print("peak memory  " + '   '.join(f"{k} {v / 2**20:.0f} MiB" if v else f"{k} n/a" for k, v in mem.items()))
-    print(f"geometry     full model on tsm_tiny ({'x'.join(map(str, maps['tsm_tiny']))} maps) {geo['tsm_tiny']*1e3:8.1f} ms   "
-          f"on tsm_tiny8 ({'x'.join(map(str, maps['tsm_tiny8']))}) {geo['tsm_tiny8']*1e3:8.1f} ms   ratio {r['train_tiny8_over_tiny']:.3f}")
+    print(f"geometry     full model on tsm_tiny ({'x'.join(map(str, maps['tsm_tiny']))} maps) "
+          f"{geo['tsm_tiny']*1e3:8.1f} ms   "
+          f"on tsm_tiny8 ({'x'.join(map(str, maps['tsm_tiny8']))}) {geo['tsm_tiny8']*1e3:8.1f} ms   ratio "
+          f"{r['train_tiny8_over_tiny']:.3f}")
     print('bf16 autocast ' + ('(native)' if out['bf16_native'] else '(not native here: off)') + '   ' + '   '.join(
-        f"{k} {amp[f'{k} fp32']*1e3:.1f} -> {amp[f'{k} bf16']*1e3:.1f} ms, ratio {r[f'train_bf16_over_fp32_{k}']:.3f}" for k in ms))
+        f"{k} {amp[f'{k} fp32']*1e3:.1f} -> {amp[f'{k} bf16']*1e3:.1f} ms, "
+        f"ratio {r[f'train_bf16_over_fp32_{k}']:.3f}" for k in ms))
     if threads:
         t = threads['train_step_s']
-        print(f"threads      bf16 step of the full model on 1 thread {t['1 threads']*1e3:.1f} ms, on 2 {t['2 threads']*1e3:.1f} ms, ratio "
-              f"{r['train_2threads_over_1thread']:.3f}; gradients {'bitwise the same' if threads['same_bits'] else 'differ in their bits'}: "
-              f"the threads check takes about {2 * r['train_2threads_over_1thread']:.2f} x the default's time on 2 cores")
+        print(
+            f"threads      bf16 step of the full model on 1 thread {t['1 threads']*1e3:.1f} ms, on 2 "
+            f"{t['2 threads']*1e3:.1f} ms, ratio "
+            f"{r['train_2threads_over_1thread']:.3f}; gradients "
+            f"{'bitwise the same' if threads['same_bits'] else 'differ in their bits'}: "
+            f"the threads check takes about {2 * r['train_2threads_over_1thread']:.2f} x the default's time on 2 cores"
+        )
     print(f'-> {a.json}')
 
 

@@ -9,18 +9,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import ConfigError, DataError, atomic_json, atomic_file, save_figure, seed_everything
-from .data.datasets import DATASETS
+from .data.datasets import DATASETS, VideoLoader, make_dataset
 from .model import build_model
 from .config import run_config, resolve_device
 from .metrics import predict, classification_metrics
 from .checkpoint import load_checkpoint, init_from
-from .train import make_dataset
-from .data.datasets import VideoLoader
+
 
 # %% auto #0
-__all__ = ['DIVE_ATTRIBUTES', 'T975', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 'class_share',
-           't975', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'paired_verdict', 'plot_confusion',
-           'plot_class_neuron', 'plot_similarity', 'plot_attributes', 'plot_curves', 'neuron_strips',
+__all__ = ['DIVE_ATTRIBUTES', 'confusion', 'attribute_accuracy', 'mean_pair_cosine', 'specialization', 'class_share',
+           'plot_confusion', 'plot_class_neuron', 'plot_similarity', 'plot_attributes', 'neuron_strips',
            'plot_neuron_strips', 'load_trained', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/09_evaluate.ipynb #431ec433
@@ -92,53 +90,6 @@ def class_share(response: torch.Tensor, # (N videos, neurons)
     between = (weights[:, None] * (means - r.mean(0)) ** 2).sum(0)
     return torch.where(total > 1e-12, between / total.clamp_min(1e-12), torch.full_like(total, float('nan')))
 
-# %% ../nbs/09_evaluate.ipynb #ae107e90
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-        12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}   # Student t, two-sided 95%, by degrees of freedom
-
-def t975(df: int) -> float:
-    """The 97.5% quantile of Student's t with `df` degrees of freedom (conservative between tabulated values; 1.96
-    beyond 30)."""
-    if df < 1: raise ValueError(f"need at least 2 paired values, got df={df}")
-    return T975[min(k for k in T975 if k >= df)] if df <= 30 else 1.96
-
-def verdict_word(lo, hi, min_effect: float):
-    "The rule on intervals (elementwise): 'holds' above 0, 'does not hold' below `min_effect`, else 'inconclusive'."
-    return np.where(np.asarray(lo) > 0, 'holds', np.where(np.asarray(hi) < min_effect, 'does not hold', 'inconclusive'))
-
-def verdict_rates(mean: float, sd: float, n: int, min_effect: float, draws: int=20000, seed: int=0) -> dict:
-    """How often the rule reads each verdict in a design of `n` seeds whose paired differences are drawn from
-    N(`mean`, `sd`): by simulation, with a fixed seed. At `mean` 0 'holds' comes out 2.5% of the time (the test's
-    size); at an effect, the 'holds' rate is the design's power to show it."""
-    d = np.random.default_rng(seed).normal(mean, sd, (draws, n))
-    m, half = d.mean(1), t975(n - 1) * d.std(1, ddof=1) / np.sqrt(n)
-    w = verdict_word(m - half, m + half, min_effect)
-    return {k: float((w == k).mean()) for k in ('holds', 'inconclusive', 'does not hold')}
-
-def seeds_to_settle(mean: float, sd: float, min_effect: float, target: float=0.9, most: int=30) -> int|None:
-    """The fewest seeds (3 to `most`) with which the claim is decided, 'holds' or 'does not hold' coming out at least
-    `target` of the time, were `mean` and `sd` the truth: the design it needs for a rerun to agree (None: not within
-    `most`; an effect between 0 and `min_effect` is decided only when its interval clears 0)."""
-    def decided(n):
-        r = verdict_rates(mean, sd, n, min_effect)
-        return max(r['holds'], r['does not hold']) >= target
-    return next((n for n in range(3, most + 1) if decided(n)), None)
-
-def paired_verdict(a, b, min_effect: float) -> dict:
-    """Mean of the paired differences `a - b` (same seeds, same order), its 95% CI, the verdict by the rule above,
-    and `same_again`: the chance that a second run of the design reads the same verdict, were the observed mean and
-    spread the truth (`verdict_rates`; a plug-in estimate, itself as uncertain as a spread over a few seeds), and
-    `seeds_needed` for that chance to reach 90% (`seeds_to_settle`)."""
-    if len(a) != len(b): raise ValueError(f"paired values need the same seeds: {len(a)} against {len(b)}")
-    d = np.asarray(a, float) - np.asarray(b, float)
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    half = t975(len(d) - 1) * sd / np.sqrt(len(d))
-    lo, hi = mean - half, mean + half
-    word = str(verdict_word(lo, hi, min_effect))
-    return dict(mean=mean, lo=lo, hi=hi, n=len(d), verdict=word,
-                same_again=round(verdict_rates(mean, sd, len(d), min_effect)[word], 4),
-                seeds_needed=seeds_to_settle(mean, sd, min_effect))
-
 # %% ../nbs/09_evaluate.ipynb #6cddaad5
 def plot_confusion(conf: torch.Tensor, classes, path, title='confusion'):
     import matplotlib.pyplot as plt, seaborn as sns
@@ -179,24 +130,6 @@ def plot_attributes(attr: dict, path, title='accuracy per attribute'):
     fig, ax = plt.subplots(figsize=(4, 2.6))
     ax.bar(list(attr), list(attr.values()), color='tab:blue'); ax.set(ylim=(0, 1), ylabel='accuracy', title=title)
     for i, v in enumerate(attr.values()): ax.text(i, v + 0.02, f'{v:.2f}', ha='center', fontsize=8)
-    return save_figure(fig, path)
-
-# %% ../nbs/09_evaluate.ipynb #77478cb4
-def plot_curves(runs: dict, # label -> dict(history=[per-epoch records], top1=the final test top-1 or None)
-                path, title: str='', chance: float|None=None):
-    "Training loss and top-1 per epoch of several runs, side by side; returns the PNG's path."
-    import matplotlib.pyplot as plt
-    fig, (al, at) = plt.subplots(1, 2, figsize=(8.4, 2.8))
-    for (label, r), color in zip(runs.items(), plt.cm.tab10.colors):
-        h = r['history']; ep = [e['epoch'] for e in h]
-        al.plot(ep, [e['loss'] for e in h], 'o-', ms=3, color=color, label=label)
-        at.plot(ep, [e['top1'] for e in h], 'o--', ms=2, lw=0.8, color=color)
-        if h and all('val_top1' in e for e in h): at.plot(ep, [e['val_top1'] for e in h], 'o-', ms=3, color=color)
-        if r.get('top1') is not None and ep: at.plot([ep[-1]], [r['top1']], '*', ms=10, color=color)
-    if chance: at.axhline(chance, color='k', lw=0.6)
-    al.set(xlabel='epoch', ylabel='training loss'); al.legend(fontsize=6)
-    at.set(xlabel='epoch', ylabel='top-1 (dashed: train; solid: held out; star: test)', ylim=(0, 1))
-    at.yaxis.label.set_size(7); fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
 
 # %% ../nbs/09_evaluate.ipynb #f9aebfa7

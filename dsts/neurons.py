@@ -5,13 +5,44 @@
 # %% ../nbs/04_neurons.ipynb #b75c4a2e
 from __future__ import annotations
 import math
+from typing import Callable, NamedTuple
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['GATES', 'TAU_SCHEDULES', 'check_gate', 'gate', 'STKernel', 'DSTSLayer', 'DSTSModule', 'gate_tau']
+__all__ = ['GATES', 'TAU_SCHEDULES', 'Gate', 'check_gate', 'gate', 'STKernel', 'DSTSLayer', 'DSTSModule', 'gate_tau']
 
 # %% ../nbs/04_neurons.ipynb #07cfdeb4
-GATES = ('semhash', 'ste', 'gumbel', 'soft', 'always_on')
+class Gate(NamedTuple):
+    "A gate estimator: how scores become gates, and what of the layer it anneals over training."
+    fn: Callable          # (scores (B, N), training: bool, tau: float) -> gates (B, N)
+    # layer attribute -> f(progress in [0, 1], the model.dsts config): set by the trainer every step
+    anneals: dict = {}
+
+def _hard(s): return (s > 0).to(s.dtype)
+
+def _ste(s, training, tau):
+    if not training: return _hard(s)
+    p = torch.sigmoid(s)
+    return _hard(s) + p - p.detach()
+
+def _gumbel(s, training, tau):
+    if not training: return _hard(s)
+    u = torch.rand_like(s).clamp(1e-6, 1 - 1e-6)
+    y = torch.sigmoid((s + torch.log(u) - torch.log1p(-u)) / tau)
+    return (y > 0.5).to(s.dtype) + y - y.detach()
+
+def _semhash(s, training, tau):
+    if not training: return _hard(s)
+    se = s + torch.randn_like(s)
+    v1 = (1.2 * torch.sigmoid(se) - 0.1).clamp(0, 1)
+    v2 = _hard(se) + v1 - v1.detach()
+    hard = torch.rand(s.shape[0], 1, device=s.device) < 0.5       # a random half of the samples
+    return torch.where(hard, v2, v1)
+
+GATES = dict(semhash=Gate(_semhash), ste=Gate(_ste),
+             gumbel=Gate(_gumbel, {'tau': lambda p, c: gate_tau(p, c['tau_start'], c['tau_end'], c['tau_schedule'])}),
+             soft=Gate(lambda s, training, tau: torch.sigmoid(s)),
+             always_on=Gate(lambda s, training, tau: torch.ones_like(s)))
 
 def check_gate(kind: str) -> str:
     """`kind` if it is a gate estimator of `GATES`, else a `ValueError` that lists them (the one place gate names are
@@ -21,22 +52,7 @@ def check_gate(kind: str) -> str:
 
 def gate(s: torch.Tensor, kind: str='semhash', training: bool=False, tau: float=1.0) -> torch.Tensor:
     "Gates (B, N) from scores `s` (B, N) with estimator `kind`."
-    if kind == 'always_on': return torch.ones_like(s)
-    if kind == 'soft': return torch.sigmoid(s)
-    check_gate(kind)
-    if not training: return (s > 0).to(s.dtype)
-    if kind == 'ste':
-        p = torch.sigmoid(s)
-        return (s > 0).to(s.dtype) + p - p.detach()
-    if kind == 'gumbel':
-        u = torch.rand_like(s).clamp(1e-6, 1 - 1e-6)
-        y = torch.sigmoid((s + torch.log(u) - torch.log1p(-u)) / tau)
-        return (y > 0.5).to(s.dtype) + y - y.detach()
-    se = s + torch.randn_like(s)                                  # semhash
-    v1 = (1.2 * torch.sigmoid(se) - 0.1).clamp(0, 1)
-    v2 = (se > 0).to(s.dtype) + v1 - v1.detach()
-    hard = torch.rand(s.shape[0], 1, device=s.device) < 0.5       # a random half of the samples
-    return torch.where(hard, v2, v1)
+    return GATES[check_gate(kind)].fn(s, training, tau)
 
 # %% ../nbs/04_neurons.ipynb #b92da1fc
 class STKernel(nn.Module):
@@ -111,14 +127,21 @@ class DSTSModule(nn.Module):
         self.layers = nn.ModuleList(
             DSTSLayer(C, neurons, group, gate, kernels(i) if kernels else None, residual, balance,
                       rho) for i in range(layers))
+        self.annealed = {}
 
     def forward(self, x):
         for l in self.layers: x = l(x)
         return x
 
-    def set_tau(self, tau: float):
-        "Set the Gumbel temperature of every layer (the trainer anneals it; only `gumbel` gates use it)."
-        for l in self.layers: l.tau = float(tau)
+    def anneal(self, progress: float, # fraction of training done, in [0, 1]
+               cfg: dict, # the model.dsts config: the schedules' keys (tau_start, tau_end, tau_schedule)
+              ) -> dict:
+        """Set what the layers' gate anneals (`GATES[kind].anneals`) at `progress` of training; returns and keeps in
+        `annealed` the values set ({} for a gate that anneals nothing)."""
+        self.annealed = {k: float(f(progress, cfg)) for k, f in GATES[self.layers[0].gate_kind].anneals.items()}
+        for l in self.layers:
+            for k, v in self.annealed.items(): setattr(l, k, v)
+        return self.annealed
 
     def stats(self) -> list[dict]:
         """Per layer, of the last forward pass: gates (B, N), activation rate (N,), each neuron's mean response (B, N)

@@ -21,7 +21,12 @@ def site():
     return ROOT/'_docs'
 
 def test_every_notebook_ran_with_the_project_kernel(site):
-    nbs = sorted(p.relative_to(ROOT/'nbs').with_suffix('') for d in ('', 'tutorials') for p in (ROOT/'nbs'/d).glob('*.ipynb') if p.name != 'index.ipynb')
+    nbs = sorted(
+        p.relative_to(ROOT / 'nbs').with_suffix('')
+        for d in ('', 'tutorials')
+        for p in (ROOT / 'nbs' / d).glob('*.ipynb')
+        if p.name != 'index.ipynb'
+    )
     import nbformat
     for name in nbs:
         nb = nbformat.read(ROOT/'_exec'/f'{name}.ipynb', as_version=4)
@@ -33,18 +38,29 @@ def test_every_notebook_ran_with_the_project_kernel(site):
 def test_pages_follow_the_method_and_carry_docs_and_figures(site):
     nav = list(nav_pages(yaml.safe_load((ROOT/'mkdocs.yml').read_text())['nav']))
     order = [p for p in nav if re.match(r'\d\d', p)]
-    assert order == sorted(order), 'the sidebar must follow the notebooks (data -> backbone -> neurons -> search -> UDL -> training)'
+    assert order == sorted(
+        order
+    ), 'the sidebar must follow the notebooks (data -> backbone -> neurons -> search -> UDL -> training)'
     modules = {p.stem for p in (ROOT/'nbs').glob('[0-9]*.ipynb')}
-    assert modules == {Path(p).stem for p in order}, f'notebooks without a page or pages without a notebook: {modules ^ {Path(p).stem for p in order}}'
+    assert modules == {
+        Path(p).stem for p in order
+    }, f'notebooks without a page or pages without a notebook: {modules ^ {Path(p).stem for p in order}}'
     for p in nav:
         html = (site/p.replace('.md', '')/'index.html') if p != 'index.md' else site/'index.html'
         assert html.exists(), f'{p}: no page {html}'
     neurons = (site/'04_neurons'/'index.html').read_text()
-    assert 'DSTSLayer' in neurons and '<table>' in neurons and 'Details' in neurons, 'show_doc table of the parameters missing'
-    imgs = sum(len(re.findall(r'<img [^>]*src="[^"]+\.png"', (site/p.replace('.md', '')/'index.html').read_text())) for p in nav if p != 'index.md')
+    assert (
+        'DSTSLayer' in neurons and '<table>' in neurons and 'Details' in neurons
+    ), 'show_doc table of the parameters missing'
+    imgs = sum(
+        len(re.findall(r'<img [^>]*src="[^"]+\.png"', (site / p.replace('.md', '') / 'index.html').read_text()))
+        for p in nav
+        if p != 'index.md'
+    )
     assert imgs >= 10, f'only {imgs} figures in the site'
 
-@pytest.mark.skipif(not (CHROMIUM and DRIVER), reason='headless Chromium not installed: `make browser` (Debian chromium + chromium-driver)')
+@pytest.mark.skipif(not (CHROMIUM and DRIVER), reason='headless Chromium not installed: `make browser` (Debian '
+                                                      'chromium + chromium-driver)')
 def test_site_in_headless_chromium(site):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -55,7 +71,8 @@ def test_site_in_headless_chromium(site):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900'): opts.add_argument(a)
+    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900'):
+        opts.add_argument(a)
     opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
     base = f'http://127.0.0.1:{server.server_address[1]}/'
@@ -67,7 +84,9 @@ def test_site_in_headless_chromium(site):
             assert drv.execute_script('return document.readyState') == 'complete'
             errors = [e for e in drv.get_log('browser') if e['level'] == 'SEVERE']
             assert not errors, f'{url}: console errors {errors}'
-            broken = drv.execute_script("return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+            broken = drv.execute_script(
+                "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+            )
             assert not broken, f'{url}: figures that do not render: {broken}'
         drv.get(base)
         shot = site/'screenshot-index.png'
@@ -80,7 +99,12 @@ def test_site_in_headless_chromium(site):
 def test_no_pointer_outside_the_repository():
     "A clone holds everything a reader is sent to: no `../shared` (the design folder beside a developer's checkout)."
     tracked = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    hits = [f for f in tracked if f.endswith(('.ipynb', '.md', '.py', '.txt', '.yaml', '.yml', '.ini')) and (ROOT/f).exists()
-            and '../shared' in (ROOT/f).read_text(errors='ignore')]
+    hits = [
+        f
+        for f in tracked
+        if f.endswith(('.ipynb', '.md', '.py', '.txt', '.yaml', '.yml', '.ini'))
+        and (ROOT / f).exists()
+        and '../shared' in (ROOT / f).read_text(errors='ignore')
+    ]
     hits = [f for f in hits if f != 'tests/test_docs.py']
     assert not hits, f'files that point outside the repository: {hits}'

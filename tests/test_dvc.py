@@ -43,7 +43,8 @@ def test_make_repro_rebuilds_missing_outputs(clone):
     assert (clone/'artifacts'/'synth'/'synthdive'/'Diving48_V2_train.json').exists(), p.stdout
     rec = json.loads((clone/'results'/'repro-time.json').read_text())['full']
     assert rec['dvc_repro_s'] > 0 and rec['cpus'] == os.cpu_count()
-    assert rec['stages'] == 1 and rec['tables_identical'] is True   # only `synth` ran; the committed tables are untouched
+    # only `synth` ran; the committed tables are untouched
+    assert rec['stages'] == 1 and rec['tables_identical'] is True
     assert 'results/tables and results/results.md identical to the commit' in p.stdout   # the same-machine note
     assert rec['rows_beyond_ci'] == 0 and rec['verdicts_flipped'] == 0
     run([str(BIN/'python'), 'tools/repro.py', 'synth'], cwd=clone)   # again: nothing to do, recorded apart
@@ -60,7 +61,8 @@ def _stage_code_deps(stage: str) -> set:
 @functools.cache
 def _imported_modules(module: str) -> frozenset:
     "The files of the dsts package that importing `module` loads (in a fresh interpreter)."
-    code = f"import sys, {module}; print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('dsts') and getattr(m, '__file__', None)))"
+    code = (f"import sys, {module}; print('\\n'.join(m.__file__ for n, m in sys.modules.items() "
+            "if n.startswith('dsts') and getattr(m, '__file__', None)))")
     files = run([str(BIN/'python'), '-c', code], cwd=ROOT).stdout.split()
     return frozenset(str(Path(f).resolve().relative_to(ROOT)) for f in files)
 
@@ -70,13 +72,16 @@ def covered(f: str, deps: set) -> bool:
 
 
 @pytest.mark.parametrize('stage, module', [('train', 'dsts.train'), ('ablate', 'dsts.train'), ('search', 'dsts.train'),
-                                           ('evaluate', 'dsts.evaluate'), ('tables', 'dsts.evaluate')])
+                                           ('evaluate', 'dsts.evaluate'), ('evaluate', 'dsts.report'),
+                                           ('tables', 'dsts.report')])
 def test_each_stage_depends_on_the_modules_it_runs(stage, module):
     deps = _stage_code_deps(stage)
     missing = [f for f in _imported_modules(module) if not covered(f, deps)]
     assert not missing, f"stage {stage} runs {missing} but dvc.yaml does not list them"
-    if stage in ('train', 'ablate', 'search'):   # and nothing it does not run: a plot or the generator re-runs no training
+    # and nothing it does not run: a plot or the generator re-runs no training
+    if stage in ('train', 'ablate', 'search'):
         assert not deps & {'dsts', 'dsts/evaluate.py', 'dsts/synth'}, deps
+    if stage == 'evaluate': assert 'dsts/train.py' not in deps, deps   # evaluation reads checkpoints, not the loop
 
 
 def test_pretrain_stage_depends_on_every_pretrained_variant():
@@ -91,19 +96,23 @@ def test_pretrain_stage_depends_on_every_pretrained_variant():
 
 
 def test_complete_set_pretrains_every_backbone_it_fine_tunes(tmp_path):
-    "Every row of `make repro-full` finds a pretrained backbone (a missing one stopped it at table 7's first TimeSformer row)."
+    "Every row of `make repro-full` finds a pretrained backbone (a missing one stopped it at table 7's first "
+    "TimeSformer row)."
     from dsts.config import pipeline_config
     params = yaml.safe_load((ROOT/'params.yaml').read_text())
-    full, pl = tmp_path/'params.yaml', params['pipeline']   # the params as repro-full sets them (pipeline_config reads a file)
-    full.write_text(yaml.safe_dump({**params, 'pipeline': {**pl, 'pretrain': pl['all_pretrain'], 'ablations': pl['all_ablations']}}))
+    # the params as repro-full sets them (pipeline_config reads a file)
+    full, pl = tmp_path/'params.yaml', params['pipeline']
+    full.write_text(
+        yaml.safe_dump({**params, 'pipeline': {**pl, 'pretrain': pl['all_pretrain'], 'ablations': pl['all_ablations']}})
+    )
     for ds in pl['datasets']:
         for v in pl['main'] + (pl['all_ablations'] if ds in pl['ablation_dataset'] else []):
             assert pipeline_config(str(full), ds, v)['model']['init'].endswith('checkpoint.pt'), (ds, v)
 
 
 def test_repro_compares_a_run_with_the_committed_results_statistically(tmp_path, monkeypatch):
-    """Another CPU sums in another order: `tools/repro.py` reads a rerun against the commit by the rows that moved beyond
-    their interval and the verdicts that changed, not byte for byte."""
+    """Another CPU sums in another order: `tools/repro.py` reads a rerun against the commit by the rows that moved
+    beyond their interval and the verdicts that changed, not byte for byte."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('repro', ROOT/'tools'/'repro.py')
     repro = importlib.util.module_from_spec(spec); spec.loader.exec_module(repro)
@@ -112,25 +121,36 @@ def test_repro_compares_a_run_with_the_committed_results_statistically(tmp_path,
     def write(rows, verdict):
         for name, top1 in rows.items():
             (tmp_path/'results/runs'/name).mkdir(parents=True, exist_ok=True)
-            (tmp_path/'results/runs'/name/'metrics.json').write_text(json.dumps(dict(seeds=3, top1=top1, top1_std=0.01)))
+            (tmp_path / 'results/runs' / name / 'metrics.json').write_text(
+                json.dumps(dict(seeds=3, top1=top1, top1_std=0.01))
+            )
         (tmp_path/'results/tables').mkdir(parents=True, exist_ok=True)
-        (tmp_path/'results/tables/claims.csv').write_text(f'claim,dataset,a,b,verdict\nC1,d,x,y,{verdict}\n')
-    git('init', '-q'); write({'d-a': 0.50, 'd-b': 0.60}, 'holds'); git('add', '-A'); git('commit', '-qm', 'committed run')
+        word, _, note = verdict.partition(' (')
+        (tmp_path / 'results/tables/claims.csv').write_text(
+            f'claim,dataset,a,b,verdict,note\nC1,d,x,y,{word},{note[:-1]}\n'
+        )
+    git('init', '-q')
+    write({'d-a': 0.50, 'd-b': 0.60}, 'holds')
+    git('add', '-A')
+    git('commit', '-qm', 'committed run')
     write({'d-a': 0.505, 'd-b': 0.70}, 'inconclusive (not converged: x)')   # a: float noise; b: moved 10 points
     out = repro.compare()
     assert [r['row'] for r in out['rows_beyond_ci']] == ['d-b'] and out['rows'] == 2
-    assert [(f['committed'], f['now']) for f in out['verdicts_flipped']] == [('holds', 'inconclusive (not converged: x)')]
-    repro.main(['--compare', str(tmp_path/'cmp.json'), '--label', 'fp32'])   # the record names the commit it compared with
-    rec, head = json.loads((tmp_path/'cmp.json').read_text()), run(['git', 'rev-parse', '--short', 'HEAD'], cwd=tmp_path)
+    assert [(f['committed'], f['now']) for f in out['verdicts_flipped']] == [('holds', 'inconclusive')]   # the fields
+    # the record names the commit it compared with
+    repro.main(['--compare', str(tmp_path/'cmp.json'), '--label', 'fp32'])
+    rec, head = json.loads((tmp_path / 'cmp.json').read_text()), run(
+        ['git', 'rev-parse', '--short', 'HEAD'], cwd=tmp_path
+    )
     assert rec['against'] == head.stdout.strip() and rec['label'] == 'fp32' and len(rec['rows_beyond_ci']) == 1
     write({'d-a': 0.50, 'd-b': 0.60}, 'holds (not converged: y)')            # the same verdict, another note: no flip
     assert repro.compare()['verdicts_flipped'] == [] and repro.compare()['rows_beyond_ci'] == []
 
 
 def test_float_check_reruns_the_committed_commit_on_another_float_path_in_a_resumable_clone(tmp_path, monkeypatch):
-    """`make repro-check`: a clone of HEAD with only the float path changed (default: two threads per run; fp32: no bf16)
-    runs the pipeline (tools/repro.py), then compares it with the committed results into results/reproduction/<kind>.json;
-    a rerun reuses the clone, another commit or an unknown kind is refused."""
+    """`make repro-check`: a clone of HEAD with only the float path changed (default: two threads per run; fp32: no
+    bf16) runs the pipeline (tools/repro.py), then compares it with the committed results into
+    results/reproduction/<kind>.json; a rerun reuses the clone, another commit or an unknown kind is refused."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('repro', ROOT/'tools'/'repro.py')
     repro = importlib.util.module_from_spec(spec); spec.loader.exec_module(repro)
@@ -140,7 +160,8 @@ def test_float_check_reruns_the_committed_commit_on_another_float_path_in_a_resu
                                    'pipeline: {jobs: 3, threads: 1, seeds: [0, 1]}\n')
     (src/'tools'/'repro.py').write_text(   # stands in for the pipeline: logs its arguments and the float path it saw
         'import sys, yaml\nP = yaml.safe_load(open("params.yaml"))\n'
-        'open("calls.log", "a").write(repr((sys.argv[1:], P["train"].get("amp"), P["train"]["lr"], P["pipeline"])) + "\\n")\n')
+        'open("calls.log", "a").write(repr((sys.argv[1:], P["train"].get("amp"), P["train"]["lr"], P["pipeline"])) + '
+        '"\\n")\n')
     git = lambda *a, cwd=src: run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', *a], cwd=cwd)
     git('init', '-q'); git('add', '-A'); git('commit', '-qm', 'results')
     monkeypatch.setattr(repro, 'ROOT', src)
@@ -150,7 +171,10 @@ def test_float_check_reruns_the_committed_commit_on_another_float_path_in_a_resu
         assert repro.float_check(kind, work) == 0 and repro.float_check(kind, work) == 0   # the second run resumes
         calls = [eval(l) for l in (work/'calls.log').read_text().splitlines()]
         out = str(src/'results'/'reproduction'/f'{kind}.json')
-        assert calls[:2] == [([], amp, 0.004, pipeline), (['--compare', out, '--label', calls[1][0][3]], amp, 0.004, pipeline)]
+        assert calls[:2] == [
+            ([], amp, 0.004, pipeline),
+            (['--compare', out, '--label', calls[1][0][3]], amp, 0.004, pipeline),
+        ]
         assert len(calls) == 4 and calls[1][0][3] == repro.CHECKS[kind][1]
     assert repro.main(['--check', 'threads', '--check-dir', str(tmp_path/'threads')]) == 0   # the CLI, resuming
     with pytest.raises(SystemExit, match="unknown float-path check 'fp16'"): repro.float_check('fp16', tmp_path/'x')

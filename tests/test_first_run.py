@@ -32,8 +32,14 @@ def test_fresh_clone_first_run(tmp_path):
     r = subprocess.run(['make', 'venv'], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, f'make venv failed in a fresh clone:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}'
     script = tmp_path/'readme.py'; script.write_text(readme_python(clone/'README.md'))
-    r = subprocess.run([str(clone/'.venv'/'bin'/'python'), str(script)], cwd=clone, env={**env, 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'},
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [str(clone / '.venv' / 'bin' / 'python'), str(script)],
+        cwd=clone,
+        env={**env, 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, f'README code fails in a fresh clone:\n{r.stderr[-3000:]}'
     r = subprocess.run([str(clone/'.venv'/'bin'/'dsts-train'), '--help'], capture_output=True, text=True)
     assert r.returncode == 0 and '--profile' in r.stdout

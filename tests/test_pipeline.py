@@ -8,9 +8,22 @@ from conftest import run, clone_working_tree, BIN, TINY_SYNTH
 
 
 def tiny_profile(name, root):
-    return dict(device='cpu', data=dict(dataset=name, root=root, frames=4, size=32, short_side=None, test_clips=1, test_crops='center',
-                                        cache=True, workers=0),
-                model=dict(backbone='tsm_tiny', pretrained=False), train=dict(epochs=1, batch_size=16, lr=0.05, warmup_epochs=0))
+    return dict(
+        device='cpu',
+        data=dict(
+            dataset=name,
+            root=root,
+            frames=4,
+            size=32,
+            short_side=None,
+            test_clips=1,
+            test_crops='center',
+            cache=True,
+            workers=0,
+        ),
+        model=dict(backbone='tsm_tiny', pretrained=False),
+        train=dict(epochs=1, batch_size=16, lr=0.05, warmup_epochs=0),
+    )
 
 
 def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
@@ -18,39 +31,68 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     clone_working_tree(repo)
     dvc = lambda *a: run([str(BIN/'dvc'), *a], cwd=repo)
     p = yaml.safe_load((repo/'params.yaml').read_text())
-    p['synth'] = {**TINY_SYNTH, 'synthdive': dict(train_per_class=2, test_per_class=1)}   # a search holds out half of each class
+    # a search holds out half of each class
+    p['synth'] = {**TINY_SYNTH, 'synthdive': dict(train_per_class=2, test_per_class=1)}
     p['model']['dsts'].update(neurons=4)
-    p['pipeline'].update(seeds=[0, 1, 2], jobs=1, datasets=['diving48', 'ssv2'], main=['backbone', 'dsts'],
-                         ablation_dataset=['diving48'], ablations=['n8'], search_epochs=1, eval=dict(clips=1, crops='three'),
-                         pretrain=['backbone'], pretrain_datasets=['diving48'], specialization=['dsts'])
+    p['pipeline'].update(
+        seeds=[0, 1, 2],
+        jobs=1,
+        datasets=['diving48', 'ssv2'],
+        main=['backbone', 'dsts'],
+        ablation_dataset=['diving48'],
+        ablations=['n8'],
+        search_epochs=1,
+        eval=dict(clips=1, crops='three'),
+        pretrain=['backbone'],
+        pretrain_datasets=['diving48'],
+        specialization=['dsts'],
+    )
     p['datasets']['diving48'] = tiny_profile('diving48', 'data/diving48')
     p['datasets']['ssv2'] = tiny_profile('ssv2', 'data/ssv2')
-    p['datasets']['diving48']['pretrain'] = dict(train=dict(epochs=1))   # diving48's rows fine-tune from a pretrained backbone;
-                                                                       # ssv2 has no pretrain section: its rows start from scratch
+    p['datasets']['diving48']['pretrain'] = dict(
+        train=dict(epochs=1)
+    )  # diving48's rows fine-tune from a pretrained backbone; ssv2 has no pretrain section: its rows start from scratch
     p['variants']['n8']['model']['dsts']['neurons'] = 2
     (repo/'params.yaml').write_text(yaml.safe_dump(p, sort_keys=False))
     dvc('pull')                                       # a fresh clone has no data/
-    dvc('repro', 'synth')                             # SynthDive / SynthSomething are written in Diving48 / SSv2 formats
+    # SynthDive / SynthSomething are written in Diving48 / SSv2 formats
+    dvc('repro', 'synth')
     for real, synth in (('diving48', 'synthdive'), ('ssv2', 'synthsomething')):
         shutil.copytree(repo/'artifacts/synth'/synth, repo/'data'/real)
     dvc('add', 'data')
     r = dvc('repro')
-    for stage in ('pretrain@diving48', 'search@diving48', 'train@ssv2-dsts', 'ablate@diving48-n8', 'evaluate@ssv2', 'tables'):
+    for stage in (
+        'pretrain@diving48',
+        'search@diving48',
+        'train@ssv2-dsts',
+        'ablate@diving48-n8',
+        'evaluate@ssv2',
+        'tables',
+    ):
         assert f"Running stage '{stage}'" in r.stdout, stage
     m = json.loads((repo/'results/runs/diving48-dsts/metrics.json').read_text())
     assert m['seeds'] == 3 and 0 <= m['top1'] <= 1 and len(m['per_seed']) == 3
-    assert m['init'] == 'artifacts/pretrain/diving48/backbone/checkpoint.pt'      # every row fine-tunes from the pretrained backbone
+    # every row fine-tunes from the pretrained backbone
+    assert m['init'] == 'artifacts/pretrain/diving48/backbone/checkpoint.pt'
     assert json.loads((repo/'results/pretrain/diving48.json').read_text())['variants']['backbone']['epochs'] == 1
     assert json.loads((repo/'results/runs/ssv2-dsts/metrics.json').read_text())['init'] is None
     assert (repo/'results/tables/1-main-ssv2.md').read_text().count('±') >= 4   # top-1 and mean class, 2 rows
-    assert (repo/'results/tables/4-size-diving48.csv').exists() and (repo/'results/figures/arch-diving48.png').stat().st_size > 1000
+    assert (repo / 'results/tables/4-size-diving48.csv').exists() and (
+        repo / 'results/figures/arch-diving48.png'
+    ).stat().st_size > 1000
     res = (repo/'results/results.md').read_text()
     assert '| C1 | diving48 |' in res and '| C2 | ssv2 |' in res       # every claim gets a paired verdict
     assert (repo/'results/tables/claims.csv').exists() and (repo/'results/figures/claims.png').stat().st_size > 1000
     e = json.loads((repo/'results/eval/diving48/metrics.json').read_text())
-    assert e['views'] == dict(clips=1, crops='three') and set(e['attributes']) == {'takeoff', 'somersaults', 'twists', 'position'}
+    assert e['views'] == dict(clips=1, crops='three') and set(e['attributes']) == {
+        'takeoff',
+        'somersaults',
+        'twists',
+        'position',
+    }
     untrained = e['neurons']['dsts (untrained start)']
-    assert untrained['change'] == [0.0] * 3 and len(e['neurons']['dsts (trained)']['class_share']) == 3   # a fresh module: identity
+    # a fresh module: identity
+    assert untrained['change'] == [0.0] * 3 and len(e['neurons']['dsts (trained)']['class_share']) == 3
     assert (repo/'results/figures/curves/rows-diving48.png').exists() and '### The answer' in res
     # one search per seed, and each seed's rows build their own seed's architecture
     arch = {k: json.loads((repo/f'artifacts/search/diving48/seed{k}/arch.json').read_text()) for k in (0, 1, 2)}
@@ -61,7 +103,10 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
         assert run_cfg['model']['dsts']['arch'] == ssv2, k
     assert 'Data and pipelines are up to date' in dvc('repro').stdout
     # the search's learning curve (tools/search_curve.py) is the search stage's own run, recorded epoch by epoch
-    run([str(BIN/'python'), 'tools/search_curve.py', '--dataset', 'diving48', '--epochs', '1', '--out', 'sc.json'], cwd=repo)
+    run(
+        [str(BIN / 'python'), 'tools/search_curve.py', '--dataset', 'diving48', '--epochs', '1', '--out', 'sc.json'],
+        cwd=repo,
+    )
     sc = json.loads((repo/'sc.json').read_text())
     assert [e['epoch'] for e in sc['curve']] == [1] and 0 <= sc['curve'][0]['test_top1'] <= 1
     a, b = sc['curve'][0]['arch'], json.loads((repo/'artifacts/search/diving48/seed0/arch.json').read_text())

@@ -10,7 +10,11 @@ from dsts.data.transforms import ClipTransform
 
 
 def digest(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*')) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob('*'))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope='module')
@@ -72,8 +76,12 @@ def test_killed_generation_leaves_the_previous_dataset_intact(tiny, tmp_path):
     before = digest(out/'synthdive')
     big = {**TINY_SYNTH, 'seed': 5, 'synthdive': dict(train_per_class=40, test_per_class=10)}
     (tmp_path/'params.yaml').write_text(yaml.safe_dump({'synth': big}))
-    p = subprocess.Popen([str(BIN/'dsts-synth'), '--params', str(tmp_path/'params.yaml'), '--out', str(out), '--only', 'synthdive'],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    p = subprocess.Popen(
+        [str(BIN / 'dsts-synth'), '--params', str(tmp_path / 'params.yaml'), '--out', str(out), '--only', 'synthdive'],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not list(out.glob('.synthdive.*.tmp/rgb/*.mp4')): time.sleep(0.1)
     assert list(out.glob('.synthdive.*.tmp/rgb/*.mp4')), 'generation did not start writing'
@@ -102,7 +110,9 @@ def test_skip_bad_counts_a_broken_video_in_a_generated_benchmark(tiny, tmp_path)
     ann.records[3].path.write_bytes(b'')
     with pytest.raises(Exception, match='empty'):
         list(VideoLoader(VideoDataset(ann, frames=4, transform=ClipTransform(32)), batch_size=8, workers=2))
-    loader = VideoLoader(VideoDataset(ann, frames=4, transform=ClipTransform(32), skip_bad=True), batch_size=8, workers=2)
+    loader = VideoLoader(
+        VideoDataset(ann, frames=4, transform=ClipTransform(32), skip_bad=True), batch_size=8, workers=2
+    )
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
         n = sum(len(y) for _, y in loader)

@@ -29,10 +29,16 @@ def train_cli(p, out, *extra, check=True):
 
 
 def test_help_explains_every_option():
-    for prog, opts in (('dsts-train', ['--out', '--params', '--profile', '--pretrain', '--set', '--resume', '--print-config', 'torchrun']),
-                       ('dsts-eval', ['--data', '--dataset', '--split', '--clips', '--crops', '--out', '--device'])):
-        h = run([str(BIN/prog), '--help']).stdout
-        for o in opts: assert o in h, (prog, o)
+    for prog, opts in (
+        (
+            'dsts-train',
+            ['--out', '--params', '--profile', '--pretrain', '--set', '--resume', '--print-config', 'torchrun'],
+        ),
+        ('dsts-eval', ['--data', '--dataset', '--split', '--clips', '--crops', '--out', '--device']),
+    ):
+        h = run([str(BIN / prog), '--help']).stdout
+        for o in opts:
+            assert o in h, (prog, o)
 
 
 def test_same_seed_same_metrics_and_eval_from_checkpoint(tmp_path, synth):
@@ -42,7 +48,12 @@ def test_same_seed_same_metrics_and_eval_from_checkpoint(tmp_path, synth):
     r = run([str(BIN/'dsts-eval'), str(tmp_path/'a/checkpoint.pt'), '--out', str(tmp_path/'ev')])
     assert 'top1' in r.stdout
     m, e = json.loads((tmp_path/'a/metrics.json').read_text()), json.loads((tmp_path/'ev/metrics.json').read_text())
-    assert e['top1'] == m['test']['top1'] and {'confusion.png', 'class_neuron.png', 'similarity.png', 'attributes.png'} <= {f.name for f in (tmp_path/'ev').iterdir()}
+    assert e['top1'] == m['test']['top1'] and {
+        'confusion.png',
+        'class_neuron.png',
+        'similarity.png',
+        'attributes.png',
+    } <= {f.name for f in (tmp_path / 'ev').iterdir()}
 
 
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, synth):
@@ -55,7 +66,10 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, synth):
     for line in proc.stdout:                       # wait for the end of epoch 2, then kill inside epoch 3
         if line.startswith('epoch 2/4'): break
         assert time.time() - t0 < 120, 'training did not reach epoch 2'
-    while not (tmp_path/'cut/checkpoint.pt').exists() or torch.load(tmp_path/'cut/checkpoint.pt', weights_only=True)['epoch'] < 2:
+    while (
+        not (tmp_path / 'cut/checkpoint.pt').exists()
+        or torch.load(tmp_path / 'cut/checkpoint.pt', weights_only=True)['epoch'] < 2
+    ):
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL); proc.wait()
@@ -71,9 +85,26 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, synth):
 
 def test_torchrun_two_processes_match_one(tmp_path, synth):
     "gloo, 2 CPU processes, global batch 8 = 2 x 4: the per-epoch losses equal the 1-process run's within tolerance."
-    p = params(tmp_path, synth, train=dict(epochs=2, batch_size=8), model=dict(dsts=dict(neurons=4, group=2, ratios=[0.0, 0.5, 1.0], gate='always_on')))
+    p = params(
+        tmp_path,
+        synth,
+        train=dict(epochs=2, batch_size=8),
+        model=dict(dsts=dict(neurons=4, group=2, ratios=[0.0, 0.5, 1.0], gate='always_on')),
+    )
     train_cli(p, tmp_path/'one')
-    r = run([str(BIN/'torchrun'), '--standalone', '--nproc_per_node=2', '-m', 'dsts.train', '--params', str(p), '--out', str(tmp_path/'two')])
+    r = run(
+        [
+            str(BIN / 'torchrun'),
+            '--standalone',
+            '--nproc_per_node=2',
+            '-m',
+            'dsts.train',
+            '--params',
+            str(p),
+            '--out',
+            str(tmp_path / 'two'),
+        ]
+    )
     assert '(2 processes, cpu)' in r.stdout
     one, two = (json.loads((tmp_path/f'{n}/metrics.json').read_text())['history'] for n in ('one', 'two'))
     for a, b in zip(one, two):

@@ -4,7 +4,8 @@ training and held-out top-1 and the architecture it would write then (each neuro
 softmax probabilities). The measurement behind `pipeline.search_epochs` (nbs/calibration.ipynb, "Is one epoch of
 search a search?"). Run it in a checkout whose `dvc repro pretrain` is done (artifacts/pretrain/).
 
-  python tools/search_curve.py --dataset synthdive --epochs 16 --seed 1 --out bench/calibration/search/synthdive-e16-seed1.json
+  python tools/search_curve.py --dataset synthdive --epochs 16 --seed 1 \\
+      --out results/calibration/search/synthdive-e16-seed1.json
 
 writes --out (dataset, seed, epochs, the overrides, the precision, per epoch the curve and the architecture); the
 run's own folder (checkpoint, arch.json) is temporary. The run config is the search stage's own
@@ -23,20 +24,40 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--dataset', default='synthdive', help='a profile of params.yaml:datasets (default: %(default)s)')
     ap.add_argument('--epochs', type=int, required=True, help='search epochs (the pipeline: pipeline.search_epochs)')
-    ap.add_argument('--seed', type=int, default=0, help='the run seed (the pipeline searches once per seed of pipeline.seeds; default %(default)s)')
-    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                    help='override a key of the run config after the search stage\'s own, e.g. search.arch_lr=0.1 (repeatable)')
+    ap.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='the run seed (the pipeline searches once per seed of pipeline.seeds; default %(default)s)',
+    )
+    ap.add_argument(
+        '--set',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
+        help='override a key of the run config after the search stage\'s own, e.g. search.arch_lr=0.1 (repeatable)',
+    )
     ap.add_argument('--params', default='params.yaml', help='params file (default: %(default)s)')
     ap.add_argument('--out', required=True, help='the JSON file to write (its folder is created)')
-    ap.add_argument('--threads', type=int, default=1, help='intra-op threads (default: %(default)s, as pipeline.threads)')
+    ap.add_argument(
+        '--threads', type=int, default=1, help='intra-op threads (default: %(default)s, as pipeline.threads)'
+    )
     a = ap.parse_args(argv)
     if a.epochs < 1: ap.error(f'--epochs {a.epochs}: at least 1')
     torch.set_num_threads(a.threads)
     curve = []
     def on_epoch(e, model, rec):
-        curve.append(dict(epoch=e, loss=rec['loss'], train_top1=rec['top1'], test_top1=rec['test_top1'], arch=genotype(model)))
+        curve.append(
+            dict(epoch=e, loss=rec['loss'], train_top1=rec['top1'], test_top1=rec['test_top1'], arch=genotype(model))
+        )
         print(json.dumps({k: v for k, v in curve[-1].items() if k != 'arch'}), flush=True)
-    sets = [f'seed={a.seed}', f'train.epochs={a.epochs}', 'train.heldout_each_epoch=true', 'train.progress=false', *a.set]
+    sets = [
+        f'seed={a.seed}',
+        f'train.epochs={a.epochs}',
+        'train.heldout_each_epoch=true',
+        'train.progress=false',
+        *a.set,
+    ]
     try:
         cfg = pipeline_config(a.params, a.dataset, stage='search', sets=sets)
         with tempfile.TemporaryDirectory() as run:

@@ -17,7 +17,7 @@ from .transforms import ClipTransform
 
 # %% auto #0
 __all__ = ['DATASETS', 'VideoRecord', 'Annotations', 'read_diving48', 'ssv2_flip_map', 'read_ssv2', 'read_mmaction',
-           'read_annotations', 'holdout', 'BadItem', 'VideoDataset', 'collate_skip', 'VideoLoader']
+           'read_annotations', 'holdout', 'BadItem', 'VideoDataset', 'collate_skip', 'VideoLoader', 'make_dataset']
 
 # %% ../../nbs/01c_data.datasets.ipynb #f8630f6e
 @dataclass
@@ -303,3 +303,14 @@ class VideoLoader:
             names = ', '.join(f'{b.path.name} ({b.reason})' for b in skipped[:5])
             warnings.warn(f"epoch {self.epoch}: skipped {len(skipped)} of {len(self.dataset)} items: {names}"
                           + (' ...' if len(skipped) > 5 else ''), stacklevel=2)
+
+# %% ../../nbs/01c_data.datasets.ipynb #6745a574
+def make_dataset(cfg: dict, split: str, train: bool, ann=None) -> VideoDataset:
+    "The `VideoDataset` of `split` (train | val | test) with training or test-time sampling and crops."
+    d = cfg['data']
+    ann = ann if ann is not None else read_annotations(d['dataset'], d['root'], split)
+    tf = ClipTransform(d['size'], d['short_side'], 'random' if train else d['test_crops'], flip=train and d['flip'],
+                       flip_map=ann.flip_map if train and d['flip'] else None)
+    return VideoDataset(ann, d['frames'], tf, train=train, mode=d['mode'], num_clips=1 if train else d['test_clips'],
+                        stride=d['stride'], skip_bad=d['skip_bad'], cache=d['cache'], seed=cfg['seed'],
+                        cache_dir=d['cache_dir'])
