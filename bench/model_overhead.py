@@ -125,38 +125,17 @@ def main():
             on(n, train_step(m, True))(); grads[n] = [p.grad.clone() for p in m.parameters() if p.grad is not None]
         threads = dict(train_step_s={f'{n} threads': t for n, t in threads.items()},
                        same_bits=all(torch.equal(g1, g2) for g1, g2 in zip(grads[1], grads[2])))
-    out = dict(
-        device=str(dev),
-        torch=torch.__version__,
-        batch=a.batch,
-        frames=a.frames,
-        size=a.size,
-        reps=a.reps,
-        backbone=a.backbone,
-        train_step_s=tr,
-        infer_s=inf,
-        layer_step_s=lay,
-        peak_memory_bytes=mem,
-        geometry=dict(train_step_s=geo, maps=maps),
-        threads=threads,
-        bf16_native=bf16_native(dev),
-        amp_train_step_s=amp,
-        ratios=dict(
-            train_dsts_over_backbone=tr['dsts'] / tr['backbone'],
-            infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
-            layer_search_over_discrete=lay['search'] / lay['discrete'],
-            train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny'],
-            **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms},
-            **(
-                {
-                    'train_2threads_over_1thread': threads['train_step_s']['2 threads']
-                    / threads['train_step_s']['1 threads']
-                }
-                if threads
-                else {}
-            ),
-        ),
-    )
+    out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, reps=a.reps,
+               backbone=a.backbone, train_step_s=tr, infer_s=inf, layer_step_s=lay, peak_memory_bytes=mem,
+               geometry=dict(train_step_s=geo, maps=maps), threads=threads, bf16_native=bf16_native(dev),
+               amp_train_step_s=amp, ratios=dict(
+                   train_dsts_over_backbone=tr['dsts'] / tr['backbone'],
+                   infer_dsts_over_backbone=inf['dsts'] / inf['backbone'],
+                   layer_search_over_discrete=lay['search'] / lay['discrete'],
+                   train_tiny8_over_tiny=geo['tsm_tiny8'] / geo['tsm_tiny'],
+                   **{f'train_bf16_over_fp32_{k}': amp[f'{k} bf16'] / amp[f'{k} fp32'] for k in ms},
+                   **({'train_2threads_over_1thread': threads['train_step_s']['2 threads']
+                       / threads['train_step_s']['1 threads']} if threads else {})))
     atomic_json(a.json, out)
     r = out['ratios']
     print(f"device {dev}, {a.batch} clips of {a.frames}x{a.size}x{a.size}, median of {a.reps} interleaved repetitions")

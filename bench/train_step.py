@@ -139,16 +139,8 @@ def main():
           f"UDL second {t['second']*1e3:7.1f} ms ({r['udl_second_over_plain']:.2f}x, target <= 2.0)")
     print(f"every=4: {four['every4']*1e3:7.1f} ms per 4 steps vs {four['plain4']*1e3:7.1f} plain "
           f"({r['every4_over_plain']:.3f}x, target <= 1.15)")
-    out = dict(
-        device=str(dev),
-        torch=torch.__version__,
-        batch=a.batch,
-        frames=a.frames,
-        size=a.size,
-        step_s=t,
-        every4_s=four,
-        ratios=r,
-    )
+    out = dict(device=str(dev), torch=torch.__version__, batch=a.batch, frames=a.frames, size=a.size, step_s=t,
+               every4_s=four, ratios=r)
     if Path(a.root).is_dir():
         lr = loader_ratio(cfg, dev, t['plain'])
         out['loader'] = lr

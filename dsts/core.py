@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #f7e61948
 from __future__ import annotations
-import json, os, random, shutil, tempfile, contextlib, contextvars, difflib
+import io, json, os, random, shutil, sys, tempfile, time, contextlib, contextvars, difflib
 from pathlib import Path
 from typing import Any
 import numpy as np
 
 # %% auto #0
 __all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'yaml_load', 'load_params', 'params_source', 'where',
-           'atomic_file', 'atomic_write', 'atomic_json', 'atomic_dir', 'save_figure', 'seed_everything', 'rng_for']
+           'atomic_file', 'atomic_write', 'atomic_json', 'atomic_dir', 'save_figure', 'seed_everything', 'rng_for',
+           'duration', 'to_terminal', 'Countdown']
 
 # %% ../nbs/00_core.ipynb #6cbf0356
 class ConfigError(ValueError):
@@ -151,3 +152,28 @@ def seed_everything(seed: int):
 def rng_for(*keys: int) -> np.random.Generator:
     "A NumPy generator determined by `keys` alone, e.g. `rng_for(seed, epoch, index)`."
     return np.random.default_rng([int(k) & 0xFFFFFFFF for k in keys])
+
+# %% ../nbs/00_core.ipynb #2070e047
+def duration(s: float) -> str:
+    "Seconds as h:mm:ss (m:ss under an hour)."
+    s = int(round(s)); h, m = divmod(s // 60, 60)
+    return f'{h}:{m:02d}:{s % 60:02d}' if h else f'{m}:{s % 60:02d}'
+
+def to_terminal(line: str, stream=None):
+    "Write `line` to the terminal that started the run (the stderr file descriptor; see above), not to a notebook."
+    stream = stream or sys.stderr
+    try: fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation): fd = 2
+    os.write(fd, ('\r' + line.ljust(96) + '\n').encode())
+
+class Countdown:
+    "A terminal line per unit of a stage of `total` units: what was done, the time elapsed, an estimate of the rest."
+    def __init__(self, label: str, total: int, stream=None):
+        self.label, self.total, self.done, self.t0, self.stream = label, total, 0, time.time(), stream
+    def tick(self, what: str='') -> str:
+        self.done += 1
+        el = time.time() - self.t0
+        line = (f"[{self.label}] {what + '  ' if what else ''}{self.done}/{self.total}  elapsed {duration(el)}  "
+                f"left ~{duration(el / self.done * (self.total - self.done))}")
+        to_terminal(line, self.stream)
+        return line

@@ -9,65 +9,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 from .core import atomic_write, save_figure
+from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_csv   # the rows
 
 # %% auto #0
-__all__ = ['HISTORY_KEYS', 'VERDICTS', 'mean_std', 'row_summary', 'mean_history', 'curves_csv', 'heldout_key', 'heldout_curve',
-           'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval', 'welch_interval', 'describe',
-           'verdict_word', 'verdict_rates', 'seeds_to_settle', 'paired_verdict', 'per_seed', 'paired_by_seed',
-           'module_change', 'learned', 'verdict_text', 'claim_results', 'compare_runs', 'epoch_seconds',
-           'price_minutes', 'pm', 'row_cells', 'write_table', 'claims_markdown', 'budget_line', 'claims_figure',
-           'plot_curves', 'read_metrics']
-
-# %% ../nbs/10_report.ipynb #58269d92
-HISTORY_KEYS = ('epoch', 'loss', 'top1', 'test_top1', 'val_top1', 'seconds')   # what a row keeps of each epoch
-
-def mean_std(vals, digits: int=6) -> tuple[float, float]:
-    "Mean and sample standard deviation (n - 1) of `vals`, rounded to `digits`; the spread of one value is 0."
-    vals = [float(v) for v in vals]
-    if not vals: raise ValueError('mean_std: no values')
-    return round(statistics.mean(vals), digits), round(statistics.stdev(vals), digits) if len(vals) > 1 else 0.0
-
-def _history(m: dict) -> list[dict]:
-    "A seed's history as a row keeps it: the `HISTORY_KEYS` of each epoch, its seconds (`epoch_seconds`) included."
-    secs = m.get('epoch_seconds') or [None] * len(m['history'])
-    return [{k: e[k] for k in HISTORY_KEYS if e.get(k) is not None} for h, s in zip(m['history'], secs)
-            for e in [{**h, 'seconds': s}]]
-
-def row_summary(ms: list[dict], dataset: str, variant: str, init=None, seconds: float|None=None) -> dict:
-    """The record of a row from its seeds' metrics `ms`: means and spreads over seeds, per-seed top-1 (and
-    shuffled-frames top-1 where measured), cost, gate rates, the DSTS module's change, every seed's history and the
-    stage's `seconds`.
-    """
-    if not ms: raise ValueError(f'{dataset}-{variant}: no seed to summarise')
-    m0, s = ms[0], dict(dataset=dataset, variant=variant, seeds=len(ms), epochs=ms[0]['epochs'],
-                        chance=round(1 / ms[0]['classes'], 6), init=init)
-    for k in ('top1', 'top5', 'mean_class'): s[k], s[k + '_std'] = mean_std([m['test'][k] for m in ms])
-    s.update(
-        params=m0['params']['total'],
-        dsts_params=m0['params']['dsts'],
-        mflops=round(m0['flops']['dense'] / 1e6, 3),
-        mflops_expected=round(statistics.mean(m['flops']['expected'] for m in ms) / 1e6, 3),
-        rates=[round(statistics.mean(r), 4) for r in zip(*[m['rates'] for m in ms])] if m0['rates'] else [],
-        per_seed=[m['test']['top1'] for m in ms],
-        seed_ids=[m['seed'] for m in ms],
-        dsts_change=[round(statistics.mean(m['dsts_change']), 6) if m['dsts_change'] else None for m in ms],
-        histories=[_history(m) for m in ms],
-    )
-    if all('test_shuffled' in m for m in ms): s['per_seed_shuffled'] = [m['test_shuffled']['top1'] for m in ms]
-    if seconds is not None: s['seconds'] = round(seconds, 1)
-    return s
-
-def mean_history(m: dict) -> list[dict]:
-    "Per epoch, the mean over the seeds of a row (`m` with `histories`) of every recorded number."
-    hs = m['histories']
-    return [dict(epoch=e + 1, **{k: float(np.mean([h[e][k] for h in hs])) for k in hs[0][e] if k != 'epoch'})
-            for e in range(len(hs[0]))]
-
-def curves_csv(m: dict) -> str:
-    "The mean history of a row as CSV (epoch, loss, top1, the held-out top-1 and seconds where recorded)."
-    keys = [k for k in HISTORY_KEYS[1:] if k in m['histories'][0][0]]
-    rows = [[h['epoch']] + [round(h[k], 5) for k in keys] for h in mean_history(m)]
-    return '\n'.join(','.join(map(str, r)) for r in [['epoch', *keys], *rows]) + '\n'
+__all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval',
+           'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'paired_verdict',
+           'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results', 'compare_runs',
+           'epoch_seconds', 'price_minutes', 'pm', 'row_cells', 'write_table', 'claims_markdown', 'budget_line',
+           'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:

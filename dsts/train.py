@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
 import yaml
 from tqdm import tqdm
-from .core import ConfigError, DataError, where, atomic_json, atomic_write, seed_everything
+from .core import ConfigError, DataError, where, atomic_json, atomic_write, seed_everything, duration, to_terminal
 from .data.datasets import read_annotations, holdout, VideoLoader, make_dataset
 from .model import build_model, count_params, count_flops
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step, random_arch
@@ -25,7 +25,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, init_from
 # %% auto #0
 __all__ = ['dist_info', 'make_loaders', 'lr_factor', 'make_optimizer', 'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn',
            'reduce_grads', 'train_step', 'EpochTotals', 'Run', 'setup_run', 'optimizer_step', 'train_batch',
-           'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_runs', 'train_seeds', 'main']
+           'train_epoch', 'end_epoch', 'finish_run', 'train', 'StageProgress', 'train_runs', 'train_seeds', 'main']
 
 # %% ../nbs/08b_train.ipynb #412e2860
 def dist_info() -> tuple[int, int]:
@@ -360,20 +360,44 @@ def train(cfg: dict, out, resume: bool=False, log=print, on_epoch=None) -> dict:
     return finish_run(run)
 
 # %% ../nbs/08b_train.ipynb #a57bb18d
+class StageProgress:
+    """`on_epoch` hook that writes a terminal line per epoch of run `index` of `n` runs trained `jobs` at a time: its
+    held-out top-1, its seconds per epoch, the stage's elapsed time and an estimate of what is left of the stage (this
+    run's remaining epochs and the rounds of runs after it, at this run's mean epoch). Picklable: it travels to the
+    worker processes, each keeping its own copy."""
+    def __init__(self, label: str, name: str, index: int, n: int, jobs: int, epochs: int, t0: float, stream=None):
+        self.label, self.name, self.index, self.n, self.jobs, self.epochs = label, name, index, n, jobs, epochs
+        self.t0, self.secs, self.stream = t0, [], stream
+    def __call__(self, epoch: int, model, rec: dict) -> str:
+        self.secs.append(rec.get('seconds', 0.0))
+        after = math.ceil(self.n / self.jobs) - 1 - self.index // self.jobs      # rounds of runs still to start
+        left = (self.epochs - epoch + after * self.epochs) * sum(self.secs) / len(self.secs)
+        held = ''.join(f"  {k[:-5]} {rec[k]:.3f}" for k in ('val_top1', 'test_top1') if k in rec)
+        line = (f"[{self.label}] {self.name} epoch {epoch}/{self.epochs}  loss {rec['loss']:.3f}{held}  "
+                f"{rec.get('seconds', 0):.0f} s/epoch  elapsed {duration(time.time() - self.t0)}  "
+                f"stage left ~{duration(left)}")
+        to_terminal(line, self.stream)
+        return line
+
 def _train_one(args):
-    cfg, out, threads = args
+    cfg, out, threads, hook = args
     torch.set_num_threads(threads)
     lines = []
-    return train(cfg, out, log=lines.append), lines
+    return train(cfg, out, log=lines.append, on_epoch=hook), lines
 
-def train_runs(runs: list, jobs: int=1, threads: int=1, log=print) -> list[dict]:
+def train_runs(runs: list, jobs: int=1, threads: int=1, log=print, progress: str|None=None) -> list[dict]:
     """Train each `(cfg, out)` of `runs`, `jobs` processes at a time (CPU only), each with `threads` threads; returns
-    the metrics in order."""
+    the metrics in order. `progress`: a label, and every epoch of every run writes a `StageProgress` line to the
+    terminal (the executed notebook keeps the epoch lines of `log` as before)."""
     runs = [(run_config(c), Path(o)) for c, o in runs]
-    if any(resolve_device(c['device']).type == 'cuda' for c, _ in runs): return [train(c, o, log=log) for c, o in runs]
+    t0, par = time.time(), 1 if resolve_device(runs[0][0]['device']).type == 'cuda' or jobs <= 1 else jobs
+    hooks = [StageProgress(progress, o.name, i, len(runs), par, c['train']['epochs'], t0) if progress else None
+             for i, (c, o) in enumerate(runs)]
+    if any(resolve_device(c['device']).type == 'cuda' for c, _ in runs):
+        return [train(c, o, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
     if jobs <= 1 or len(runs) == 1:
         before = torch.get_num_threads(); torch.set_num_threads(threads)
-        try: return [train(c, o, log=log) for c, o in runs]
+        try: return [train(c, o, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
         finally: torch.set_num_threads(before)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -381,15 +405,15 @@ def train_runs(runs: list, jobs: int=1, threads: int=1, log=print) -> list[dict]
     start = 'fork' if threads == 1 and 'fork' in mp.get_all_start_methods() else 'spawn'
     with ProcessPoolExecutor(min(jobs, len(runs)), mp_context=mp.get_context(start)) as ex:
         import dsts.train as lib   # the library's function, picklable by name (also when this runs in a notebook)
-        res = list(ex.map(lib._train_one, [(c, o, threads) for c, o in runs]))
+        res = list(ex.map(lib._train_one, [(c, o, threads, h) for (c, o), h in zip(runs, hooks)]))
     for (c, o), (_, lines) in zip(runs, res):
         log(f"--- {o.name}\n" + '\n'.join(l for l in lines if not l.startswith('dsts-train')))
     return [m for m, _ in res]
 
-def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print) -> list[dict]:
+def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print, progress: str|None=None) -> list[dict]:
     "Train `cfg` once per seed into `out/seed{s}` (see `train_runs`); returns the metrics in seed order."
     cfg = run_config(cfg)
-    return train_runs([({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds], jobs, threads, log)
+    return train_runs([({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds], jobs, threads, log, progress)
 
 # %% ../nbs/08b_train.ipynb #d4c651e1
 def main(argv=None):

@@ -151,6 +151,24 @@ def main(argv=None):
     tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1) + '\n'); tmp.replace(OUT)
     print(f"{'dvc exp run' if a.all_ablations else 'dvc repro'}: {t1 - t0:.1f} s" +
           (f" (set-up before it {setup:.1f} s)" if setup is not None else '') + f" -> {OUT.relative_to(ROOT)}")
+    print(summary(stages, t1 - (a.started or t0), cmp))
     return 0
+
+
+def summary(stages: int, seconds: float, cmp: dict|None) -> str:
+    "The end of `make repro`: what ran and how long, each claim's verdict, and whether it matches the commit."
+    from dsts.core import duration
+    from dsts.report import verdict_text
+    p = ROOT/'results'/'tables'/'claims.csv'
+    claims = list(csv.DictReader(p.open())) if p.exists() else []
+    lines = [f"\n== make repro: {stages} stages ran, {duration(seconds)} in all"]
+    for c in claims:
+        f = (lambda x: f"{100 * float(x):+.2f}") if float(c['scale']) == 100 else (lambda x: f"{float(x):+.4f}")
+        lines.append(f"   {c['claim']:8s} {c['dataset']} ({c['a']} vs {c['b']}): {verdict_text(c)}  "
+                     f"{f(c['mean'])} [{f(c['lo'])}, {f(c['hi'])}]")
+    if cmp is not None:
+        lines.append(f"   against the committed results: {len(cmp['rows_beyond_ci'])} of {cmp['rows']} rows beyond "
+                     f"their 95% interval, {len(cmp['verdicts_flipped'])} verdicts changed")
+    return '\n'.join(lines)
 
 if __name__ == '__main__': sys.exit(main())
