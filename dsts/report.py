@@ -15,8 +15,8 @@ from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_c
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval',
            'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'paired_verdict',
            'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results', 'compare_runs',
-           'epoch_seconds', 'price_minutes', 'pm', 'row_cells', 'write_table', 'claims_markdown', 'budget_line',
-           'claims_figure', 'plot_curves', 'read_metrics']
+           'epoch_seconds', 'price_minutes', 'pm', 'row_cells', 'write_table', 'design_metrics', 'claims_markdown',
+           'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -229,6 +229,16 @@ def write_table(folder, name: str, title: str, rows: list, notes=()):
     atomic_write(Path(folder)/f'{name}.md', f'### {title}\n\n' + '\n'.join(md) + '\n\n' +
                  ''.join(f'{n}\n\n' for n in notes if n))
     return df
+
+# %% ../nbs/10_report.ipynb #c7c9ba60
+def design_metrics(runs: dict, P: dict, ds: str) -> dict:
+    "What DVC shows of benchmark `ds`: each main row's top-1 (points), epochs, rows converged, training minutes."
+    rows = {v: runs[f'{ds}-{v}'] for v in P['pipeline']['main'] if f'{ds}-{v}' in runs}
+    conv = [converged(m, P['verdict']['plateau']) for m in rows.values()]
+    return {**{v: round(100 * m['top1'], 2) for v, m in rows.items()},
+            'epochs': max((m['epochs'] for m in rows.values()), default=0),
+            'converged': f"{sum(c is True for c in conv)}/{len(conv)}",
+            'minutes': round(sum(m.get('seconds', 0) for m in rows.values()) / 60, 1)}
 
 # %% ../nbs/10_report.ipynb #3e8d1c7c
 def claims_markdown(claims: list[dict], rule: dict) -> str:
