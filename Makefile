@@ -21,7 +21,7 @@ README.md: nbs/index.ipynb results/results.md results/repro-time.json $(wildcard
 
 readme: README.md ## render nbs/index.ipynb (executed) to README.md (nbdev_readme needs quarto)
 
-.PHONY: readme help venv repro repro-check repro-full test test-fast test-slow nbtest pytest check-sync export clean lab bench synth docs browser
+.PHONY: exp-show readme help venv repro repro-check repro-full test test-fast test-slow nbtest pytest check-sync export clean lab bench synth docs browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -48,6 +48,13 @@ repro-check: ## the float-path check: the default run again in a clone with two 
 repro-full: ## the default pipeline and every ablation row (pipeline.all_ablations), as a DVC experiment, timed too
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory venv && $(BIN)/python tools/repro.py --all-ablations --started $$t0
 	$(MAKE) --no-print-directory README.md
+
+# `dvc exp show` prints a column for every key of params.yaml: this one shows what defines a design (the epochs, the
+# seeds) and each row's top-1, within 120 columns. Compare a budget: `dvc exp run -n e8 -S
+# datasets.synthdive.train.epochs=8`, then `make exp-show`.
+ROWS = $(BIN)/python -c "import yaml; print('|'.join(yaml.safe_load(open('params.yaml'))['pipeline']['main']))"
+exp-show: $(STAMP) ## the experiments beside the committed run: each row's top-1, epochs, converged, seeds (dvc exp show)
+	@$(BIN)/dvc exp show --no-pager --drop '.*' --keep "^(Experiment|$$($(ROWS))|epochs|converged|pipeline\.seeds)$$"
 
 # The library notebooks' own tests run once, inside pytest: tests/test_docs.py builds the docs site, which executes
 # every notebook top to bottom with the project's kernel under nbdev_test's rules (slow/cuda cells skipped).

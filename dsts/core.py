@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #f7e61948
 from __future__ import annotations
-import io, json, os, random, shutil, sys, tempfile, time, contextlib, contextvars, difflib
+import io, json, math, os, random, shutil, sys, tempfile, time, contextlib, contextvars, difflib
 from pathlib import Path
 from typing import Any
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['ConfigError', 'DataError', 'check_keys', 'merge_defaults', 'yaml_load', 'load_params', 'params_source', 'where',
            'atomic_file', 'atomic_write', 'atomic_json', 'atomic_dir', 'save_figure', 'seed_everything', 'rng_for',
-           'duration', 'to_terminal', 'Countdown']
+           'duration', 'to_terminal', 'Countdown', 'StageProgress']
 
 # %% ../nbs/00_core.ipynb #6cbf0356
 class ConfigError(ValueError):
@@ -175,5 +175,25 @@ class Countdown:
         el = time.time() - self.t0
         line = (f"[{self.label}] {what + '  ' if what else ''}{self.done}/{self.total}  elapsed {duration(el)}  "
                 f"left ~{duration(el / self.done * (self.total - self.done))}")
+        to_terminal(line, self.stream)
+        return line
+
+# %% ../nbs/00_core.ipynb #707eca90
+class StageProgress:
+    """`on_epoch` hook that writes a terminal line per epoch of run `index` of `n` runs trained `jobs` at a time: its
+    held-out top-1, its seconds per epoch, the stage's elapsed time and an estimate of what is left of the stage (this
+    run's remaining epochs and the rounds of runs after it, at this run's mean epoch). Picklable: it travels to the
+    worker processes, each keeping its own copy."""
+    def __init__(self, label: str, name: str, index: int, n: int, jobs: int, epochs: int, t0: float, stream=None):
+        self.label, self.name, self.index, self.n, self.jobs, self.epochs = label, name, index, n, jobs, epochs
+        self.t0, self.secs, self.stream = t0, [], stream
+    def __call__(self, epoch: int, model, rec: dict) -> str:
+        self.secs.append(rec.get('seconds', 0.0))
+        after = math.ceil(self.n / self.jobs) - 1 - self.index // self.jobs      # rounds of runs still to start
+        left = (self.epochs - epoch + after * self.epochs) * sum(self.secs) / len(self.secs)
+        held = ''.join(f"  {k[:-5]} {rec[k]:.3f}" for k in ('val_top1', 'test_top1') if k in rec)
+        line = (f"[{self.label}] {self.name} epoch {epoch}/{self.epochs}  loss {rec['loss']:.3f}{held}  "
+                f"{rec.get('seconds', 0):.0f} s/epoch  elapsed {duration(time.time() - self.t0)}  "
+                f"stage left ~{duration(left)}")
         to_terminal(line, self.stream)
         return line

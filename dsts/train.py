@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch.utils.data.distributed import DistributedSampler
 import yaml
 from tqdm import tqdm
-from .core import ConfigError, DataError, where, atomic_json, atomic_write, seed_everything, duration, to_terminal
+from .core import ConfigError, DataError, where, atomic_json, atomic_write, seed_everything, StageProgress
 from .data.datasets import read_annotations, holdout, VideoLoader, make_dataset
 from .model import build_model, count_params, count_flops
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step, random_arch
@@ -25,7 +25,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, init_from
 # %% auto #0
 __all__ = ['dist_info', 'make_loaders', 'lr_factor', 'make_optimizer', 'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn',
            'reduce_grads', 'train_step', 'EpochTotals', 'Run', 'setup_run', 'optimizer_step', 'train_batch',
-           'train_epoch', 'end_epoch', 'finish_run', 'train', 'StageProgress', 'train_runs', 'train_seeds', 'main']
+           'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_runs', 'train_seeds', 'main']
 
 # %% ../nbs/08b_train.ipynb #412e2860
 def dist_info() -> tuple[int, int]:
@@ -360,25 +360,6 @@ def train(cfg: dict, out, resume: bool=False, log=print, on_epoch=None) -> dict:
     return finish_run(run)
 
 # %% ../nbs/08b_train.ipynb #a57bb18d
-class StageProgress:
-    """`on_epoch` hook that writes a terminal line per epoch of run `index` of `n` runs trained `jobs` at a time: its
-    held-out top-1, its seconds per epoch, the stage's elapsed time and an estimate of what is left of the stage (this
-    run's remaining epochs and the rounds of runs after it, at this run's mean epoch). Picklable: it travels to the
-    worker processes, each keeping its own copy."""
-    def __init__(self, label: str, name: str, index: int, n: int, jobs: int, epochs: int, t0: float, stream=None):
-        self.label, self.name, self.index, self.n, self.jobs, self.epochs = label, name, index, n, jobs, epochs
-        self.t0, self.secs, self.stream = t0, [], stream
-    def __call__(self, epoch: int, model, rec: dict) -> str:
-        self.secs.append(rec.get('seconds', 0.0))
-        after = math.ceil(self.n / self.jobs) - 1 - self.index // self.jobs      # rounds of runs still to start
-        left = (self.epochs - epoch + after * self.epochs) * sum(self.secs) / len(self.secs)
-        held = ''.join(f"  {k[:-5]} {rec[k]:.3f}" for k in ('val_top1', 'test_top1') if k in rec)
-        line = (f"[{self.label}] {self.name} epoch {epoch}/{self.epochs}  loss {rec['loss']:.3f}{held}  "
-                f"{rec.get('seconds', 0):.0f} s/epoch  elapsed {duration(time.time() - self.t0)}  "
-                f"stage left ~{duration(left)}")
-        to_terminal(line, self.stream)
-        return line
-
 def _train_one(args):
     cfg, out, threads, hook = args
     torch.set_num_threads(threads)

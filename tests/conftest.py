@@ -25,6 +25,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason='no CUDA device'))
 
 
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+DRIVER = shutil.which('chromedriver')
+needs_chromium = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason='headless Chromium not installed: `make browser` '
+                                    '(Debian chromium + chromium-driver)')
+
+
+def headless_chromium():
+    """A selenium driver of Debian's Chromium, headless and kept off the network (no background requests, no
+    selenium-manager lookups); its browser log is kept, for tests that a page raised no error."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    os.environ['SE_OFFLINE'] = 'true'      # never let selenium-manager look for a driver on the network
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900',
+              '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    return webdriver.Chrome(service=Service(DRIVER), options=opts)
+
+
 def run(cmd, cwd=ROOT, check=True, **kw):
     "Run a command with the project's venv first on PATH; return the CompletedProcess."
     env = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}", **kw.pop('env', {})}

@@ -1,12 +1,10 @@
 """The documentation site (`make docs`): built from nbdev's processed notebooks, every library notebook executed
 top to bottom with the project's Jupyter kernel (the one `make lab` opens), then opened in headless Chromium."""
-import functools, http.server, os, re, shutil, subprocess, sys, threading
+import functools, http.server, re, subprocess, sys, threading
 from pathlib import Path
 import pytest, yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
-DRIVER = shutil.which('chromedriver')
+from conftest import ROOT, headless_chromium, needs_chromium
 
 def nav_pages(nav):
     for item in nav:
@@ -59,22 +57,13 @@ def test_pages_follow_the_method_and_carry_docs_and_figures(site):
     )
     assert imgs >= 10, f'only {imgs} figures in the site'
 
-@pytest.mark.skipif(not (CHROMIUM and DRIVER), reason='headless Chromium not installed: `make browser` (Debian '
-                                                      'chromium + chromium-driver)')
+@needs_chromium
 def test_site_in_headless_chromium(site):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ['SE_OFFLINE'] = 'true'      # never let selenium-manager look for a driver on the network
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900'):
-        opts.add_argument(a)
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    drv = headless_chromium()
     base = f'http://127.0.0.1:{server.server_address[1]}/'
     try:
         nav = list(nav_pages(yaml.safe_load((ROOT/'mkdocs.yml').read_text())['nav']))

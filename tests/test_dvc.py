@@ -4,7 +4,7 @@ a second repro does nothing. Runs the real dvc.yaml's `synth` stage with tiny pa
 import functools, json, os, shutil
 import pytest, yaml
 from pathlib import Path
-from conftest import run, clone_working_tree, TINY_SYNTH, BIN, ROOT
+from conftest import run, clone_working_tree, TINY_SYNTH, BIN, ROOT, headless_chromium, needs_chromium
 
 
 @pytest.fixture(scope='module')
@@ -180,3 +180,64 @@ def test_float_check_reruns_the_committed_commit_on_another_float_path_in_a_resu
     with pytest.raises(SystemExit, match="unknown float-path check 'fp16'"): repro.float_check('fp16', tmp_path/'x')
     (src/'x').write_text('another commit'); git('add', '-A'); git('commit', '-qm', 'later')
     with pytest.raises(SystemExit, match='another commit'): repro.float_check('fp32', tmp_path/'fp32')
+
+
+def test_metrics_and_experiments_fit_a_terminal_of_120_columns():
+    """What DVC shows of the committed results reads at a glance: `dvc metrics show` and `dvc metrics diff` print every
+    row of table 1's top-1 within 120 columns, and so does `make exp-show` (the README's `dvc exp show`)."""
+    env = {'COLUMNS': '120'}
+    rows = yaml.safe_load((ROOT/'params.yaml').read_text())['pipeline']['main']
+    for cmd in (['dvc', 'metrics', 'show'], ['dvc', 'metrics', 'diff', 'HEAD', '--all'], ['make', '-s', 'exp-show']):
+        out = run([str(BIN/cmd[0]) if cmd[0] == 'dvc' else cmd[0], *cmd[1:]], env=env).stdout
+        wide = [l for l in out.splitlines() if len(l) > 120]
+        assert not wide, f"{' '.join(cmd)}: lines over 120 columns:\n" + '\n'.join(wide)
+        assert all(r in out for r in rows) and '…' not in out, f"{' '.join(cmd)} lost a column:\n{out}"
+
+
+@needs_chromium
+def test_plots_draw_offline_in_headless_chromium(tmp_path):
+    """`dvc plots show` writes a page that draws with no network: DVC's template is .dvc/plots/offline.html, with
+    Vega, Vega-Lite and Vega-Embed inline (tools/plots_template.py). Every row's held-out curve draws an SVG or a
+    canvas, every figure of the pipeline loads, and the page asks for nothing outside the file."""
+    run([str(BIN/'dvc'), 'plots', 'show', '-o', str(tmp_path)])
+    page = (tmp_path/'index.html').read_text()
+    assert 'cdn.jsdelivr' not in page and '<script src=' not in page   # every script inline
+    drv = headless_chromium()
+    try:
+        drv.get((tmp_path/'index.html').as_uri())
+        drv.set_script_timeout(30)
+        state = drv.execute_async_script("""
+            const done = arguments[arguments.length - 1], t0 = Date.now(), want = arguments[0];
+            (function poll() {
+              const drawn = [...document.querySelectorAll('.vega-embed')].filter(d => d.querySelector('svg, canvas'));
+              const imgs = [...document.images];
+              const ok = imgs.filter(i => i.complete && i.naturalWidth > 0);
+              if ((drawn.length == want && ok.length == imgs.length) || Date.now() - t0 > 20000)
+                done({drawn: drawn.length, imgs: imgs.length, ok: ok.length});
+              else setTimeout(poll, 200);
+            })();""", page.count("vegaEmbed('#"))
+        errors = [e for e in drv.get_log('browser') if e['level'] == 'SEVERE']
+    finally:
+        drv.quit()
+    rows = len(list((ROOT/'results'/'runs').glob('*/curves.csv')))   # a Vega plot each, drawn
+    assert page.count("vegaEmbed('#") == rows and state['drawn'] == rows, state
+    assert state['imgs'] >= 4 and state['ok'] == state['imgs'], state
+    assert not errors, errors
+
+
+def test_the_readme_experiment_is_one_dvc_runs(clone):
+    """The README's experiment (`dvc exp run -n e8 -S ...`, half the budget) is one DVC takes on a fresh clone: queued
+    (the run itself is the whole pipeline), it is named and carries the changed budget; then it is removed."""
+    cmd = next(l.split('#')[0].split() for l in (ROOT/'README.md').read_text().splitlines()
+               if l.startswith('dvc exp run -n '))
+    name, sets = cmd[cmd.index('-n') + 1], [cmd[i + 1] for i, a in enumerate(cmd) if a == '-S']
+    run([str(BIN/'dvc'), 'exp', 'run', '--queue', *cmd[3:]], cwd=clone)
+    try:
+        shown = json.loads(run([str(BIN/'dvc'), 'exp', 'show', '--no-pager', '--json'], cwd=clone).stdout)
+        exp = next(r for b in shown for e in (b.get('experiments') or []) for r in e['revs'] if r['name'] == name)
+        params = exp['data']['params']['params.yaml']['data']
+        for kv in sets:
+            key, value = kv.split('=')
+            assert functools.reduce(lambda d, k: d[k], key.split('.'), params) == yaml.safe_load(value), kv
+    finally:
+        run([str(BIN/'dvc'), 'exp', 'remove', '--queue'], cwd=clone)

@@ -61,6 +61,11 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
         shutil.copytree(repo/'artifacts/synth'/synth, repo/'data'/real)
     dvc('add', 'data')
     r = dvc('repro')
+    # the terminal shows every epoch of every training stage with what is left, and every evaluated checkpoint
+    for line in ('[pretrain diving48] backbone epoch 1/1', '[search diving48] seed2 epoch 1/1',
+                 '[train ssv2-dsts] seed0 epoch 1/1', '[evaluate diving48] dsts multi-view seed 0'):
+        assert line in r.stderr + r.stdout, (line, r.stderr[-3000:])
+    assert (r.stderr + r.stdout).count('stage left ~') >= 3 * 3, r.stderr[-3000:]
     for stage in (
         'pretrain@diving48',
         'search@diving48',
@@ -114,8 +119,10 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
     assert max(abs(x - y) for la, lb in zip(a['layers'], b['layers']) for na, nb in zip(la['neurons'], lb['neurons'])
                for x, y in zip(na['p'], nb['p'])) < 0.01   # the same search (thread counts may differ: not bitwise)
     (repo/'sc.json').unlink()
-    show = dvc('metrics', 'show').stdout
-    assert 'results/runs/ssv2-backbone/metrics.json' in show
+    show = dvc('metrics', 'show').stdout   # one flat file per benchmark: each row's top-1 by name
+    assert 'results/metrics/ssv2.json' in show and 'results/metrics/diving48.json' in show, show
+    assert json.loads((repo/'results/metrics/ssv2.json').read_text())['dsts'] == round(
+        100 * json.loads((repo/'results/runs/ssv2-dsts/metrics.json').read_text())['top1'], 2)
     # one dataset changes: its stages are out of date, the other dataset's are not
     (repo/'data/ssv2/NOTE.txt').write_text('a file added to ssv2\n')
     stale = dvc('status').stdout

@@ -63,3 +63,9 @@ def test_the_code_check_sees_long_lines_in_files_and_notebook_cells(tmp_path):
     (tmp_path/'nbs'/'n.ipynb').write_text(json.dumps(dict(cells=[cell('markdown', 'm' * 200), cell('code', 'ok'),
                                                                    cell('code', 'z' * 130)])))
     assert long_code_lines(tmp_path) == ['tools/t.py:2: 121 characters', 'nbs/n.ipynb: cell 2: 130 characters']
+
+
+def test_every_library_notebook_has_a_number_of_its_own():
+    "`08_config`, `08a_checkpoint`, `08b_train`: a number (with its letter) names one notebook, the sidebar's order."
+    stems = [p.stem.split('_')[0] for p in sorted((ROOT/'nbs').glob('[0-9]*.ipynb'))]
+    assert len(stems) == len(set(stems)), sorted(s for s in stems if stems.count(s) > 1)
