@@ -7,16 +7,16 @@ from __future__ import annotations
 import json, math, statistics
 from pathlib import Path
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 from .core import atomic_write, save_figure
 from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_csv   # the rows
 
 # %% auto #0
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval',
-           'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'paired_verdict',
-           'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results', 'compare_runs',
-           'epoch_seconds', 'price_minutes', 'pm', 'row_cells', 'write_table', 'design_metrics', 'claims_markdown',
-           'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
+           'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'detectable_effect',
+           'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results',
+           'compare_runs', 'epoch_seconds', 'price_minutes', 'pm', 'row_cells', 'write_table', 'design_metrics',
+           'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -97,13 +97,27 @@ def seeds_to_settle(mean: float, sd: float, min_effect: float, target: float=0.9
         return max(r['holds'], r['does not hold']) >= target
     return next((n for n in range(3, most + 1) if decided(n)), None)
 
+def detectable_effect(sd: float, n: int, power: float=0.8, level: float=0.95) -> float:
+    """The smallest true mean paired difference the rule reads 'holds' (interval above 0) with probability `power`,
+    with `n` seeds whose differences spread by `sd`: Student's t is noncentral under an effect, so the power equation
+    P(t > t_crit) = power is solved for the effect (an exact design quantity where `sd` is known; with the observed
+    spread plugged in, an estimate)."""
+    if sd <= 0: return 0.0
+    df, crit = n - 1, t_quantile(n - 1, (1 + level) / 2)
+    gap = lambda d: stats.nct.sf(crit, df, d * math.sqrt(n) / sd) - power
+    hi = sd
+    while gap(hi) < 0: hi *= 2
+    return float(optimize.brentq(gap, 0.0, hi, xtol=1e-12))
+
 def paired_verdict(a, b, min_effect: float) -> dict:
-    "`paired_interval` of `a - b` with the rule's verdict, `same_again` (post-hoc) and `seeds_needed`."
+    """`paired_interval` of `a - b` with the rule's verdict, the effect detectable with 80% power at these seeds
+    (`detectable_80`), `same_again` (post-hoc) and `seeds_needed`."""
     p = paired_interval(a, b)
     word = str(verdict_word(p['lo'], p['hi'], min_effect))
     return dict(mean=p['mean'], lo=p['lo'], hi=p['hi'], n=p['n'], verdict=word,
                 same_again=round(verdict_rates(p['mean'], p['sd'], p['n'], min_effect)[word], 4),
-                seeds_needed=seeds_to_settle(p['mean'], p['sd'], min_effect))
+                seeds_needed=seeds_to_settle(p['mean'], p['sd'], min_effect),
+                detectable_80=detectable_effect(p['sd'], p['n']))
 
 # %% ../nbs/10_report.ipynb #fb31378f
 def per_seed(m: dict, key: str='per_seed') -> dict:
@@ -131,10 +145,12 @@ def verdict_text(r: dict) -> str:
 
 def claim_results(runs: dict, evals: dict, P: dict) -> list[dict]:
     """Every claim of params `P` on every dataset of `P['pipeline']['datasets']`, the positive control and C2's rows:
-    records with the interval, `verdict`, `note`, `same_again`, `seeds_needed` and `detectable` (the half-width)."""
+    records with the interval, `verdict`, `note`, `same_again`, `seeds_needed`, `half_width`, `detectable_80` and,
+    for top-1 claims, `error_removed` (the mean gain as a share of the `b` row's errors)."""
     rule, out = P['verdict'], []
-    def add(cid, ds, says, a, b, unit, scale, v, note=''):
-        out.append(dict(claim=cid, dataset=ds, says=says, a=a, b=b, unit=unit, scale=scale, **v, note=note))
+    def add(cid, ds, says, a, b, unit, scale, v, note='', base=None):
+        out.append(dict(claim=cid, dataset=ds, says=says, a=a, b=b, unit=unit, scale=scale, **v, note=note,
+                        error_removed=None if base is None else v['mean'] / max(1 - base, 1e-9)))
     for ds in P['pipeline']['datasets']:
         for cid, c in P['claims'].items():
             A, B = runs.get(f"{ds}-{c['a']}"), runs.get(f"{ds}-{c['b']}")
@@ -145,7 +161,7 @@ def claim_results(runs: dict, evals: dict, P: dict) -> list[dict]:
             note = (f"the module of {', '.join(stuck)} stayed an identity" if stuck else
                     f"not converged: {', '.join(late)}" if late else '')
             if stuck: v['verdict'] = 'no verdict'
-            add(cid, ds, c['says'], c['a'], c['b'], 'top-1 points', 100, v, note)
+            add(cid, ds, c['says'], c['a'], c['b'], 'top-1 points', 100, v, note, B['top1'])
         ctl = P.get('positive_control')
         m = runs.get(f"{ds}-{ctl['row']}") if ctl else None
         if m and 'per_seed_shuffled' in m:
@@ -165,10 +181,14 @@ def claim_results(runs: dict, evals: dict, P: dict) -> list[dict]:
                 add('C2', ds, says, 'dsts (trained)', other, 'class share', 1,
                     paired_by_seed(share['dsts (trained)'], share[other], rule['c2_min_effect']))
     for r in out:
+        least = rule['min_effect'] if r['unit'] == 'top-1 points' else rule['c2_min_effect']
         if not learned(runs, r['dataset'], rule):
             r['verdict'], r['note'] = 'not tested', 'the video backbone did not learn at this budget'
-        r['detectable'] = r['hi'] - r['mean']        # the half-width: the smallest effect this design detects
-        r['note'] = r.pop('note')                    # the last column
+        elif r['verdict'] == 'holds' and r['mean'] < least:   # above 0, yet short of the smallest effect that counts
+            r['note'] = '; '.join(filter(None, [r['note'], f"mean below the smallest effect that counts, "
+                                                            f"{r['scale'] * least:g}"]))
+        r['half_width'] = r['hi'] - r['mean']
+        for k in ('error_removed', 'note'): r[k] = r.pop(k)   # the last columns
     return out
 
 # %% ../nbs/10_report.ipynb #c341524a
@@ -242,28 +262,28 @@ def design_metrics(runs: dict, P: dict, ds: str) -> dict:
 
 # %% ../nbs/10_report.ipynb #3e8d1c7c
 def claims_markdown(claims: list[dict], rule: dict) -> str:
-    "The results page's answer: the rule in words, a line per claim record, the product of same again, the figure."
+    "The results page's answer: the rule in words, a line per claim record, the figure."
     def line(r):
-        s, n = r['scale'], r['seeds_needed']
+        s, n, e = r['scale'], r['seeds_needed'], r['error_removed']
         f = (lambda x: f"{s * x:+.2f}") if s == 100 else (lambda x: f"{x:+.4f}")
         return (f"| {r['claim']} | {r['dataset']} | {r['says']} | {f(r['mean'])} | [{f(r['lo'])}, {f(r['hi'])}] | "
-                f"±{abs(s * r['detectable']):.2g} | {r['n']} | **{verdict_text(r)}** | {r['same_again']:.0%} | "
-                f"{'> 30' if n is None or n != n else int(n)} |")
+                f"{'-' if e is None or e != e else f'{e:+.0%}'} | {s * r['detectable_80']:.2g} | {r['n']} | "
+                f"**{verdict_text(r)}** | {r['same_again']:.0%} | {'> 30' if n is None or n != n else int(n)} |")
     return '\n'.join([
         '### The answer\n',
         'Every claim, paired by seed: the mean difference (top-1 points, or the unit named), its 95% confidence '
-        "interval, the smallest effect this design can detect (the interval's half-width) and the verdict of the rule "
-        f"fixed before the results: **holds** if the interval is above 0, **does not hold** if it is below "
-        f"{100 * rule['min_effect']:g} point of top-1 ({rule['c2_min_effect']:g} for C2's units), **inconclusive** "
-        'otherwise (`nbs/pipeline/tables.ipynb`). `control` is the positive control, whose answer is known '
-        'beforehand. same again: the chance that a second run reads the same verdict, were the observed mean and '
-        'spread the truth (a plug-in estimate; below about 80% a rerun may well read another); seeds for 90%: how '
-        'many seeds would make it 90%.\n',
-        '| claim | benchmark | says | mean difference | 95% CI | detectable | seeds | verdict | same again | seeds for '
-        '90% |\n|---|---|---|---|---|---|---|---|---|---|\n' + '\n'.join(map(line, claims)) + '\n',
-        f"The chance that a second run reads all {len(claims)} verdicts the same, were they independent (the product "
-        f"of same again; rows shared between claims make it rough): "
-        f"**{math.prod(r['same_again'] for r in claims):.0%}**.\n",
+        "interval, the share of the compared row's errors the gain removes, the effect this design detects with 80% "
+        "power (`dsts.report.detectable_effect`, the observed spread plugged in) and the verdict of the rule fixed "
+        f"before the results: **holds** if the interval is above 0 (its note says when the mean falls short of the "
+        f"smallest effect that counts), **does not hold** if it is below {100 * rule['min_effect']:g} point of top-1 "
+        f"({rule['c2_min_effect']:g} for C2's units), **inconclusive** otherwise (`nbs/pipeline/tables.ipynb`). "
+        '`control` is the positive control, whose answer is known beforehand. same again (post-hoc): the chance that '
+        'a second run reads the same verdict, were the observed mean and spread the truth (a plug-in estimate, as '
+        'uncertain as the spread; verdicts that share rows are not independent, so no product is taken); seeds for '
+        '90%: how many seeds would make it 90%.\n',
+        '| claim | benchmark | says | mean difference | 95% CI | errors removed | detectable (80% power) | seeds | '
+        'verdict | same again (post-hoc) | seeds for 90% |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
+        + '\n'.join(map(line, claims)) + '\n',
         '![the claims and the positive control: paired differences with 95% CIs](results/figures/claims.png)\n'])
 
 def budget_line(runs: dict, pretrained: dict, P: dict, ds: str) -> str|None:
@@ -300,14 +320,14 @@ def claims_figure(claims, rule: dict, datasets: list, path):
             s, ctl = r['scale'], r['claim'] == 'control'
             ax.errorbar(r['mean'] * s, i, xerr=[[(r['mean'] - r['lo']) * s], [(r['hi'] - r['mean']) * s]],
                         fmt='s' if ctl else 'o', capsize=4, color='tab:green' if ctl else colors[r['dataset']])
-            ax.text(1.02, i, f"{r['verdict']}  (±{r['detectable'] * s:.2g}, same again {r['same_again']:.0%})",
+            ax.text(1.02, i, f"{r['verdict']}  (80% power at {r['detectable_80'] * s:.2g})",
                     transform=ax.get_yaxis_transform(), va='center', fontsize=7)
         ax.axvline(0, color='k', lw=0.8); ax.axvline(me, color='grey', lw=0.8, ls='--')
         ax.set_yticks(range(len(sub)), [f"{r['claim']}: {r['a']} vs {r['b']}" for _, r in sub.iterrows()], fontsize=7)
         ax.set_ylim(len(sub) - 0.5, -0.5)
         ax.set_xlabel(f'{unit}: paired difference, mean and 95% CI over seeds', fontsize=8)
-    fig.suptitle('The claims and the positive control (dashed: smallest effect that counts; ± the smallest '
-                 'detectable)', fontsize=9)
+    fig.suptitle('The claims and the positive control (dashed: the smallest effect that counts; beside each: the '
+                 'effect detected with 80% power)', fontsize=9)
     return save_figure(fig, path)
 
 def plot_curves(runs: dict, # label -> dict(history=[per-epoch records], top1=the final test top-1 or None)
