@@ -15,8 +15,9 @@ from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_c
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval',
            'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'detectable_effect',
            'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results',
-           'compare_runs', 'epoch_seconds', 'price_minutes', 'pm', 'row_cells', 'write_table', 'design_metrics',
-           'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
+           'compare_runs', 'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'pm', 'row_cells',
+           'write_table', 'design_metrics', 'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves',
+           'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -207,6 +208,24 @@ def compare_runs(now: dict, before: dict, claims_now: list[dict], claims_before:
     flips = [dict(claim=r['claim'], dataset=r['dataset'], a=r['a'], b=r['b'], committed=was[key(r)], now=r['verdict'])
              for r in claims_now if key(r) in was and was[key(r)] != r['verdict']]
     return dict(rows=len(rows), rows_beyond_ci=[r for r in rows if r['beyond']], verdicts_flipped=flips, detail=rows)
+
+# %% ../nbs/10_report.ipynb #cd1bb4a9
+def comparison_text(out: dict) -> str:
+    "A `compare_runs` result in a few lines: how many rows moved beyond their interval and verdicts changed, and which."
+    return (f"compared with the committed results: {len(out['rows_beyond_ci'])} of {out['rows']} rows differ beyond "
+            f"their 95% interval, {len(out['verdicts_flipped'])} verdicts changed" +
+            ''.join(f"\n  row {r['row']}: {100 * r['committed']:.1f} -> {100 * r['now']:.1f} (interval "
+                    f"±{100 * r['half_width']:.1f})" for r in out['rows_beyond_ci']) +
+            ''.join(f"\n  {f['claim']} {f['dataset']}: {f['committed']} -> {f['now']}"
+                    for f in out['verdicts_flipped']))
+
+def claim_lines(claims: list[dict]) -> list[str]:
+    "A line per claim record (from claims.csv, as strings, or from `claim_results`): its verdict and interval."
+    def line(c):
+        f = (lambda x: f"{100 * float(x):+.2f}") if float(c['scale']) == 100 else (lambda x: f"{float(x):+.4f}")
+        return (f"{c['claim']:8s} {c['dataset']} ({c['a']} vs {c['b']}): {verdict_text(c)}  {f(c['mean'])} "
+                f"[{f(c['lo'])}, {f(c['hi'])}]")
+    return [line(c) for c in claims]
 
 # %% ../nbs/10_report.ipynb #3cc3bc27
 def epoch_seconds(m: dict, skip: int=0) -> float:

@@ -39,17 +39,13 @@ def committed(path: str, rev: str='HEAD') -> str|None:
 
 def compare(rev: str='HEAD') -> dict:
     "The results in the working tree against those committed at `rev` (`dsts.report.compare_runs`), printed."
-    from dsts.report import compare_runs, read_metrics   # here, not above: --help stays fast
+    from dsts.report import compare_runs, comparison_text, read_metrics   # here, not above: --help stays fast
     now, new, old = read_metrics(ROOT/'results/runs'), ROOT/'results/tables/claims.csv', committed(
         'results/tables/claims.csv', rev)
     before = {k: json.loads(t) for k in now for t in [committed(f'results/runs/{k}/metrics.json', rev)] if t}
     out = compare_runs(now, before, list(csv.DictReader(new.open())) if new.exists() else [],
                        list(csv.DictReader(io.StringIO(old))) if old else [])
-    print(f"compared with the committed results: {len(out['rows_beyond_ci'])} of {out['rows']} rows differ beyond "
-          f"their 95% interval, {len(out['verdicts_flipped'])} verdicts changed" +
-          ''.join(f"\n  row {r['row']}: {100 * r['committed']:.1f} -> {100 * r['now']:.1f} (interval "
-                  f"±{100 * r['half_width']:.1f})" for r in out['rows_beyond_ci']) +
-          ''.join(f"\n  {f['claim']} {f['dataset']}: {f['committed']} -> {f['now']}" for f in out['verdicts_flipped']))
+    print(comparison_text(out))
     return out
 
 
@@ -156,19 +152,12 @@ def main(argv=None):
 
 
 def summary(stages: int, seconds: float, cmp: dict|None) -> str:
-    "The end of `make repro`: what ran and how long, each claim's verdict, and whether it matches the commit."
+    "The end of `make repro`: what ran and how long, each claim's verdict, and how the run compares with the commit."
     from dsts.core import duration
-    from dsts.report import verdict_text
+    from dsts.report import claim_lines, comparison_text
     p = ROOT/'results'/'tables'/'claims.csv'
-    claims = list(csv.DictReader(p.open())) if p.exists() else []
-    lines = [f"\n== make repro: {stages} stages ran, {duration(seconds)} in all"]
-    for c in claims:
-        f = (lambda x: f"{100 * float(x):+.2f}") if float(c['scale']) == 100 else (lambda x: f"{float(x):+.4f}")
-        lines.append(f"   {c['claim']:8s} {c['dataset']} ({c['a']} vs {c['b']}): {verdict_text(c)}  "
-                     f"{f(c['mean'])} [{f(c['lo'])}, {f(c['hi'])}]")
-    if cmp is not None:
-        lines.append(f"   against the committed results: {len(cmp['rows_beyond_ci'])} of {cmp['rows']} rows beyond "
-                     f"their 95% interval, {len(cmp['verdicts_flipped'])} verdicts changed")
-    return '\n'.join(lines)
+    return '\n'.join([f"\n== make repro: {stages} stages ran, {duration(seconds)} in all",
+                      *claim_lines(list(csv.DictReader(p.open())) if p.exists() else []),
+                      *([comparison_text(cmp)] if cmp is not None else [])])
 
 if __name__ == '__main__': sys.exit(main())
