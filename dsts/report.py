@@ -15,9 +15,9 @@ from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_c
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval',
            'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'detectable_effect',
            'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results',
-           'compare_runs', 'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'pm', 'row_cells',
-           'write_table', 'design_metrics', 'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves',
-           'read_metrics']
+           'compare_runs', 'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'stage_minutes_figure',
+           'design_minutes_figure', 'pm', 'row_cells', 'write_table', 'design_metrics', 'claims_markdown',
+           'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -239,6 +239,40 @@ def price_minutes(per_epoch_s: float, epochs: int, seeds: int, parallel: int, fi
     """Minutes of a design: ceil(`seeds` / `parallel`) rounds of `epochs` epochs of `per_epoch_s` seconds (every row
     together), plus `fixed_s` and `per_seed_s` for each seed (a search, an evaluation)."""
     return (math.ceil(seeds / parallel) * epochs * per_epoch_s + fixed_s + seeds * per_seed_s) / 60
+
+# %% ../nbs/10_report.ipynb #4685fd43
+def stage_minutes_figure(parts: dict, # stage -> seconds, in the order they ran
+                         target: float=30, title: str=''):
+    "A run's time stage by stage as one stacked bar of minutes, with the target; returns the figure."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(11, 1.9))
+    left = 0
+    for (k, v), c in zip(parts.items(), plt.cm.tab10.colors):
+        ax.barh(0, v / 60, left=left, color=c, label=f'{k} {v / 60:.1f}')
+        if v >= 90: ax.text(left + v / 120, 0, k, ha='center', va='center', fontsize=8)   # short ones: legend only
+        left += v / 60
+    ax.axvline(target, color='k', ls='--'); ax.text(target, 0.45, f' {target:g}-minute target', fontsize=8, va='bottom')
+    ax.legend(ncol=len(parts), fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.45), frameon=False)
+    ax.set(yticks=[], xlabel='minutes (2 cores)', xlim=(0, max(target + 2, left + 1)),
+           title=f"{title}: {left:.1f} min" if title else f"{left:.1f} min")
+    return fig
+
+def design_minutes_figure(minutes, # (seeds, epochs) -> minutes of that design
+                          seeds: list, epochs: int, mark: int|None=None, target: float=30):
+    "Minutes of designs against epochs per row, a line per number of `seeds`, the budget `epochs` and the target."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ep = np.arange(1, epochs + 5)
+    for n, ls in zip(seeds, ('--', '-', '-.', ':')):
+        ax.plot(ep, [minutes(n, e) for e in ep], ls=ls,
+                label=f'{n} seeds' + (' (the power bound)' if n == mark else ''))
+    ax.axhline(target, color='k', ls='--', lw=1); ax.axvline(epochs, color='grey', ls=':', lw=1)
+    ax.text(ep[0], target + 1, f'{target:g}-minute target', fontsize=8, va='bottom')
+    ax.text(epochs + 0.2, target + 10, 'plateau budget', fontsize=8, rotation=90)
+    ax.set(xlabel='epochs per row', ylabel='minutes on 2 cores\n(set-up excluded)', ylim=(0, None),
+           title='the default run, priced from the committed one')
+    ax.legend(fontsize=8, loc='upper left'); fig.tight_layout()
+    return fig
 
 # %% ../nbs/10_report.ipynb #0223d151
 def pm(m: dict, k: str='top1') -> str:

@@ -1,7 +1,7 @@
 """The spatio-temporal search's learning curve: the pipeline's `search` stage (the same config, from the same
 pretrained backbone) for a chosen number of epochs and seed, recording after every epoch the search network's
 training and held-out top-1 and the architecture it would write then (each neuron's ratio of largest alpha and its
-softmax probabilities). The measurement behind `pipeline.search_epochs` (nbs/calibration.ipynb, "Is one epoch of
+softmax probabilities). The measurement behind `pipeline.search_epochs` (nbs/calibration_search.ipynb, "Is one epoch of
 search a search?"). Run it in a checkout whose `dvc repro pretrain` is done (artifacts/pretrain/).
 
   python tools/search_curve.py --dataset synthdive --epochs 16 --seed 1 \\
