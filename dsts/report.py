@@ -12,12 +12,12 @@ from .core import atomic_write, save_figure
 from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_csv   # the rows
 
 # %% auto #0
-__all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'paired_interval',
-           'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle', 'detectable_effect',
-           'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned', 'verdict_text', 'claim_results',
-           'compare_runs', 'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'stage_minutes_figure',
-           'design_minutes_figure', 'pm', 'row_cells', 'write_table', 'design_metrics', 'claims_markdown',
-           'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
+__all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'half_width',
+           'paired_interval', 'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle',
+           'detectable_effect', 'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned',
+           'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines', 'epoch_seconds',
+           'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells', 'write_table',
+           'design_metrics', 'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -52,6 +52,10 @@ def t_quantile(df: float, q: float=0.975) -> float:
     if not df > 0: raise ValueError(f"need at least 2 values (df > 0), got df={df}")
     return float(stats.t.ppf(q, df))
 
+def half_width(sd: float, n: int, level: float=0.95) -> float:
+    "The half-width of the `level` t interval of a mean of `n` values of sample std `sd` (df = n - 1)."
+    return t_quantile(n - 1, (1 + level) / 2) * sd / math.sqrt(n)
+
 def paired_interval(a, b, level: float=0.95) -> dict:
     """Mean of the paired differences `a - b` (same seeds, same order), their sample std and the `level` t interval,
     df = n - 1."""
@@ -59,7 +63,7 @@ def paired_interval(a, b, level: float=0.95) -> dict:
     d = np.asarray(a, float) - np.asarray(b, float)
     if len(d) < 2: raise ValueError(f"need at least 2 paired values, got {len(d)}")
     mean, sd = float(d.mean()), float(d.std(ddof=1))
-    half = t_quantile(len(d) - 1, (1 + level) / 2) * sd / math.sqrt(len(d))
+    half = half_width(sd, len(d), level)
     return dict(mean=mean, lo=mean - half, hi=mean + half, sd=sd, n=len(d), df=len(d) - 1)
 
 def welch_interval(ma: float, sa: float, na: int, mb: float, sb: float, nb: int, level: float=0.95) -> dict:
