@@ -46,6 +46,9 @@ def test_make_repro_rebuilds_missing_outputs(clone):
     # only `synth` ran; the committed tables are untouched
     assert rec['stages'] == 1 and rec['tables_identical'] is True
     assert 'results/tables and results/results.md identical to the commit' in p.stdout   # the same-machine note
+    assert '== make repro: 1 stages ran' in p.stdout                                    # the closing summary:
+    assert all(f"{c:8s} synthdive (" in p.stdout for c in ('C1', 'control', 'C2'))     # each claim's verdict
+    assert 'compared with the committed results: 0 of 5 rows' in p.stdout.split('== make repro')[1]
     assert rec['rows_beyond_ci'] == 0 and rec['verdicts_flipped'] == 0
     run([str(BIN/'python'), 'tools/repro.py', 'synth'], cwd=clone)   # again: nothing to do, recorded apart
     assert json.loads((clone/'results'/'repro-time.json').read_text())['noop']['stages'] == 0
