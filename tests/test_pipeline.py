@@ -106,6 +106,8 @@ def test_pipeline_end_to_end_on_real_data_profiles(tmp_path):
         run_cfg = yaml.safe_load((repo/f'results/runs/ssv2-dsts/seeds/seed{k}/config.yaml').read_text())
         ssv2 = json.loads((repo/f'artifacts/search/ssv2/seed{k}/arch.json').read_text())
         assert run_cfg['model']['dsts']['arch'] == ssv2, k
+        searched = json.loads((repo/'results/search/ssv2.json').read_text())['seeds'][str(k)]   # the stage's record
+        assert searched == [[n['r'] for n in l['neurons']] for l in ssv2['layers']], k
     assert 'Data and pipelines are up to date' in dvc('repro').stdout
     # the search's learning curve (tools/search_curve.py) is the search stage's own run, recorded epoch by epoch
     run(
