@@ -4,25 +4,25 @@
 
 # %% ../nbs/10_report.ipynb #8dc2a467
 from __future__ import annotations
-import json, math, statistics
+import json, math
 from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
 from .core import atomic_write, save_figure
-from .summary import HISTORY_KEYS, mean_std, row_summary, mean_history, curves_csv   # the rows
 
 # %% auto #0
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'half_width',
            'paired_interval', 'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle',
            'detectable_effect', 'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned',
-           'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines', 'epoch_seconds',
-           'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells', 'write_table',
-           'design_metrics', 'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves', 'read_metrics']
+           'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
+           'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
+           'write_table', 'design_metrics', 'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves',
+           'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
-    "Which held-out top-1 the per-seed `histories` of `m` record: 'val_top1' where a split was held out, else "
-    "'test_top1'."
+    """Which held-out top-1 the per-seed `histories` of `m` record: 'val_top1' where a split was held out, else
+    'test_top1'."""
     hs = m.get('histories') or []
     return next((k for k in ('val_top1', 'test_top1') if hs and hs[0] and k in hs[0][0]), None)
 
@@ -90,7 +90,7 @@ def verdict_word(lo, hi, min_effect: float):
 def verdict_rates(mean: float, sd: float, n: int, min_effect: float, draws: int=20000, seed: int=0) -> dict:
     "How often the rule reads each verdict with `n` seeds whose paired differences are N(`mean`, `sd`): by simulation."
     d = np.random.default_rng(seed).normal(mean, sd, (draws, n))
-    m, half = d.mean(1), t_quantile(n - 1) * d.std(1, ddof=1) / np.sqrt(n)
+    m, half = d.mean(1), half_width(d.std(1, ddof=1), n)
     w = verdict_word(m - half, m + half, min_effect)
     return {k: float((w == k).mean()) for k in VERDICTS}
 
@@ -143,6 +143,10 @@ def learned(runs: dict, ds: str, rule: dict) -> bool:
     "Whether the video backbone of `ds` reached `rule['learned']` times chance: else its comparisons test nothing."
     m = runs.get(f'{ds}-backbone')
     return m is not None and m['top1'] >= rule['learned'] * m['chance']
+
+def effect_text(x, scale) -> str:
+    "A claim's effect as the tables print it: top-1 points with 2 decimals (scale 100), other units with 4."
+    return f"{100 * float(x):+.2f}" if float(scale) == 100 else f"{float(x):+.4f}"
 
 def verdict_text(r: dict) -> str:
     "A claim's verdict with its note, as the tables write it."
@@ -226,7 +230,7 @@ def comparison_text(out: dict) -> str:
 def claim_lines(claims: list[dict]) -> list[str]:
     "A line per claim record (from claims.csv, as strings, or from `claim_results`): its verdict and interval."
     def line(c):
-        f = (lambda x: f"{100 * float(x):+.2f}") if float(c['scale']) == 100 else (lambda x: f"{float(x):+.4f}")
+        f = lambda x: effect_text(x, c['scale'])
         return (f"{c['claim']:8s} {c['dataset']} ({c['a']} vs {c['b']}): {verdict_text(c)}  {f(c['mean'])} "
                 f"[{f(c['lo'])}, {f(c['hi'])}]")
     return [line(c) for c in claims]
@@ -322,7 +326,7 @@ def claims_markdown(claims: list[dict], rule: dict) -> str:
     "The results page's answer: the rule in words, a line per claim record, the figure."
     def line(r):
         s, n, e = r['scale'], r['seeds_needed'], r['error_removed']
-        f = (lambda x: f"{s * x:+.2f}") if s == 100 else (lambda x: f"{x:+.4f}")
+        f = lambda x: effect_text(x, s)
         return (f"| {r['claim']} | {r['dataset']} | {r['says']} | {f(r['mean'])} | [{f(r['lo'])}, {f(r['hi'])}] | "
                 f"{'-' if e is None or e != e else f'{e:+.0%}'} | {s * r['detectable_80']:.2g} | {r['n']} | "
                 f"**{verdict_text(r)}** | {r['same_again']:.0%} | {'> 30' if n is None or n != n else int(n)} |")

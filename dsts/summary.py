@@ -34,17 +34,13 @@ def row_summary(ms: list[dict], dataset: str, variant: str, init=None, seconds: 
     m0, s = ms[0], dict(dataset=dataset, variant=variant, seeds=len(ms), epochs=ms[0]['epochs'],
                         chance=round(1 / ms[0]['classes'], 6), init=init)
     for k in ('top1', 'top5', 'mean_class'): s[k], s[k + '_std'] = mean_std([m['test'][k] for m in ms])
-    s.update(
-        params=m0['params']['total'],
-        dsts_params=m0['params']['dsts'],
-        mflops=round(m0['flops']['dense'] / 1e6, 3),
-        mflops_expected=round(statistics.mean(m['flops']['expected'] for m in ms) / 1e6, 3),
-        rates=[round(statistics.mean(r), 4) for r in zip(*[m['rates'] for m in ms])] if m0['rates'] else [],
-        per_seed=[m['test']['top1'] for m in ms],
-        seed_ids=[m['seed'] for m in ms],
-        dsts_change=[round(statistics.mean(m['dsts_change']), 6) if m['dsts_change'] else None for m in ms],
-        histories=[_history(m) for m in ms],
-    )
+    s.update(params=m0['params']['total'], dsts_params=m0['params']['dsts'],
+             mflops=round(m0['flops']['dense'] / 1e6, 3),
+             mflops_expected=round(statistics.mean(m['flops']['expected'] for m in ms) / 1e6, 3),
+             rates=[round(statistics.mean(r), 4) for r in zip(*[m['rates'] for m in ms])] if m0['rates'] else [],
+             per_seed=[m['test']['top1'] for m in ms], seed_ids=[m['seed'] for m in ms],
+             dsts_change=[round(statistics.mean(m['dsts_change']), 6) if m['dsts_change'] else None for m in ms],
+             histories=[_history(m) for m in ms])
     if all('test_shuffled' in m for m in ms): s['per_seed_shuffled'] = [m['test_shuffled']['top1'] for m in ms]
     if seconds is not None: s['seconds'] = round(seconds, 1)
     return s

@@ -168,7 +168,7 @@ class Run:
     cfg: dict; out: Path; log: object; device: torch.device; rank: int; world: int
     loaders: dict; model: nn.Module; opt: object; sched: object; arch_opt: object; loss_fn: object
     total_steps: int; start: int = 0; step: int = 0
-    history: list = field(default_factory=list); times: list = field(default_factory=list)
+    history: list = field(default_factory=list)
     @property
     def ck_path(self): return self.out/'checkpoint.pt'
     @property
@@ -299,12 +299,12 @@ def end_epoch(run: Run, rec: dict, seconds: float, on_epoch=None):
         pv = predict(run.model, run.loaders[held], run.device, t['amp'])
         rec[f'{held}_top1'] = classification_metrics(pv['probs'], pv['labels'])['top1']
     rec['seconds'] = round(seconds, 3)             # kept in the checkpoint's history: a resumed run keeps it too
-    run.history.append(rec); run.times.append(rec['seconds'])
+    run.history.append(rec)
     if run.rank != 0: return
     run.log(f"epoch {rec['epoch']}/{t['epochs']}  loss {rec['loss']:.4f}  top1 {rec['top1']:.3f}" +
             ''.join(f"  {k[:-5]} {rec[k]:.3f}" for k in ('val_top1', 'test_top1') if k in rec) +
             (f"  rates {' '.join(f'{v:.2f}' for v in rec['rates'])}" if 'rates' in rec else '') +
-            f"  lr {rec['lr']:.2e}  {run.times[-1]:.1f} s")
+            f"  lr {rec['lr']:.2e}  {rec['seconds']:.1f} s")
     save_checkpoint(run.ck_path, run.model, run.opt, run.sched, run.cfg, rec['epoch'], run.step, run.history,
                     run.loaders['classes'], run.arch_opt)
     if on_epoch is not None: on_epoch(rec['epoch'], run.model, rec)
@@ -371,10 +371,11 @@ def train_runs(runs: list, jobs: int=1, threads: int=1, log=print, progress: str
     the metrics in order. `progress`: a label, and every epoch of every run writes a `StageProgress` line to the
     terminal (the executed notebook keeps the epoch lines of `log` as before)."""
     runs = [(run_config(c), Path(o)) for c, o in runs]
-    t0, par = time.time(), 1 if resolve_device(runs[0][0]['device']).type == 'cuda' or jobs <= 1 else jobs
+    cuda = any(resolve_device(c['device']).type == 'cuda' for c, _ in runs)   # one run at a time on a GPU
+    t0, par = time.time(), 1 if cuda or jobs <= 1 else jobs
     hooks = [StageProgress(progress, o.name, i, len(runs), par, c['train']['epochs'], t0) if progress else None
              for i, (c, o) in enumerate(runs)]
-    if any(resolve_device(c['device']).type == 'cuda' for c, _ in runs):
+    if cuda:
         return [train(c, o, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
     if jobs <= 1 or len(runs) == 1:
         before = torch.get_num_threads(); torch.set_num_threads(threads)

@@ -38,14 +38,13 @@ def committed(path: str, rev: str='HEAD') -> str|None:
 
 
 def compare(rev: str='HEAD') -> dict:
-    "The results in the working tree against those committed at `rev` (`dsts.report.compare_runs`), printed."
-    from dsts.report import compare_runs, comparison_text, read_metrics   # here, not above: --help stays fast
+    "The results in the working tree against those committed at `rev` (`dsts.report.compare_runs`)."
+    from dsts.report import compare_runs, read_metrics   # here, not above: --help stays fast
     now, new, old = read_metrics(ROOT/'results/runs'), ROOT/'results/tables/claims.csv', committed(
         'results/tables/claims.csv', rev)
     before = {k: json.loads(t) for k in now for t in [committed(f'results/runs/{k}/metrics.json', rev)] if t}
     out = compare_runs(now, before, list(csv.DictReader(new.open())) if new.exists() else [],
                        list(csv.DictReader(io.StringIO(old))) if old else [])
-    print(comparison_text(out))
     return out
 
 
@@ -111,6 +110,8 @@ def main(argv=None):
         rt = json.loads(OUT.read_text()).get('full', {}) if OUT.exists() else {}
         cmp = dict(label=a.label, against=git('rev-parse', '--short', 'HEAD'), float_path=precision_of_runs(),
                    cpu=cpu_model(), run_time=rt, **compare())
+        from dsts.report import comparison_text
+        print(comparison_text(cmp))
         Path(a.compare).parent.mkdir(parents=True, exist_ok=True)
         Path(a.compare).write_text(json.dumps(cmp, indent=1) + '\n'); return 0
     t0, dvc = time.time(), Path(sys.executable).parent/'dvc'
