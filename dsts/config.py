@@ -31,6 +31,10 @@ DATA_DEFAULTS = dict(
     test_clips=1,                      # multi-view testing: clips per video ...
     test_crops='center',               # ... times crops: center | three
     val_frac=0.0,                      # hold out this fraction of train (per class) and report it every epoch
+    val_split=False,                   # ... or read the dataset's own validation split (SynthDive's) instead
+    per_seed_draw=False,               # train on the run's seed's draw of the training set alone (SynthDive's draws)
+    train_per_class=None,              # keep the first N training videos of each class (null: all): learning curves
+                                       # over the data's size, and the positive control's handicap
     cache=True,                        # keep decoded videos in memory after the first epoch
     cache_dir=None,                    # share decoded windows across processes and runs as .npy files here (null: no)
     workers=0,                         # loader processes per training process
@@ -48,8 +52,10 @@ TRAIN_DEFAULTS = dict(
     clip_grad=5.0,          # maximal gradient norm (0: no clipping)
     new_lr_mult=1.0,        # learning-rate multiplier of the parameters model.init does not load (a new head, the DSTS
                             # module): the usual higher rate of newly inserted layers, for every row alike
-    heldout_each_epoch=False,  # evaluate the held-out split (val if data.val_frac > 0, else test) after every epoch:
-                               # the learning curves (nothing is chosen from it)
+    heldout_each_epoch=False,  # evaluate the held-out split (val if data.val_frac > 0 or data.val_split, else test)
+                               # after every epoch: the learning curves
+    test=True,              # read the test split at the end; false (calibration): the held-out split is reported
+                            # instead (metrics key `val`), and the test split is never opened
     shuffle_check=False,    # also test with each clip's frames shuffled (metrics test_shuffled): how much a model
                             # uses the order of the frames
     accumulate=1,           # an optimizer step every `accumulate` batches
@@ -111,7 +117,15 @@ def run_config(params: dict|None=None) -> dict:
     _need(d['short_side'] is None or d['short_side'] >= d['size'], 'data.short_side',
           f"({d['short_side']}) must be >= data.size ({d['size']}) or null")
     _need(0 <= d['val_frac'] < 1, 'data.val_frac', f"must be in [0, 1), got {d['val_frac']}")
+    _need(not (d['val_split'] and d['val_frac']), 'data.val_split',
+          f"and data.val_frac={d['val_frac']} both name a held-out split; keep one")
+    _need(not d['val_split'] or 'val' in DATASETS[d['dataset']]['splits'], 'data.val_split',
+          f"'{d['dataset']}' has no validation split; hold one out of train with data.val_frac")
+    _need(t['test'] or d['val_split'] or d['val_frac'] > 0, 'train.test',
+          "is false, but no held-out split is set to report instead (data.val_split or data.val_frac)")
     _need(d['workers'] >= 0, 'data.workers', f"must be >= 0, got {d['workers']}")
+    _need(d['train_per_class'] is None or d['train_per_class'] >= 1, 'data.train_per_class',
+          f"must be an integer >= 1 or null, got {d['train_per_class']}")
     for k in ('epochs', 'batch_size', 'accumulate'):
         _need(t[k] >= 1, f'train.{k}', f"must be an integer >= 1, got {t[k]}")
     _need(t['optimizer'] in ('sgd', 'adamw'), 'train.optimizer', f"'{t['optimizer']}' unknown; allowed: sgd, adamw")

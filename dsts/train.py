@@ -13,7 +13,7 @@ from torch.utils.data.distributed import DistributedSampler
 import yaml
 from tqdm import tqdm
 from .core import ConfigError, DataError, where, atomic_json, atomic_write, seed_everything, StageProgress
-from .data.datasets import read_annotations, holdout, VideoLoader, make_dataset
+from .data.datasets import Annotations, read_annotations, holdout, VideoLoader, make_dataset
 from .model import build_model, count_params, count_flops
 from .search import genotype, load_arch, save_arch, arch_parameters, weight_parameters, arch_step, random_arch
 from .udl import partition, udl_grads, mirror
@@ -23,9 +23,10 @@ from .checkpoint import save_checkpoint, load_checkpoint, init_from
 
 
 # %% auto #0
-__all__ = ['dist_info', 'make_loaders', 'lr_factor', 'make_optimizer', 'make_arch_optimizer', 'NonFiniteLoss', 'make_loss_fn',
-           'reduce_grads', 'train_step', 'EpochTotals', 'Run', 'setup_run', 'optimizer_step', 'train_batch',
-           'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_runs', 'train_seeds', 'main']
+__all__ = ['dist_info', 'seed_draw', 'first_per_class', 'make_loaders', 'lr_factor', 'make_optimizer', 'make_arch_optimizer',
+           'NonFiniteLoss', 'make_loss_fn', 'reduce_grads', 'train_step', 'EpochTotals', 'Run', 'setup_run',
+           'optimizer_step', 'train_batch', 'train_epoch', 'end_epoch', 'finish_run', 'train', 'train_runs',
+           'train_seeds', 'main']
 
 # %% ../nbs/08b_train.ipynb #412e2860
 def dist_info() -> tuple[int, int]:
@@ -33,6 +34,28 @@ def dist_info() -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
 # %% ../nbs/08b_train.ipynb #ffbdd76f
+def seed_draw(ann: Annotations, seed: int) -> Annotations:
+    "The training videos of draw `seed` (SynthDive renders one independent training set per seed)."
+    recs = [r for r in ann.records if r.draw == seed]
+    if not recs:
+        have = sorted({r.draw for r in ann.records if r.draw is not None})
+        raise ConfigError(f"{where('data.per_seed_draw')}: {ann.source} holds no training draw for seed {seed}; "
+                          + (f"its draws are {have[0]}..{have[-1]} (synth.synthdive.draws)" if have
+                             else "it has no draws: render it with synth.synthdive.draws"))
+    return Annotations(recs, ann.classes, ann.source, ann.flip_map, ann.mirror_safe)
+
+def first_per_class(ann: Annotations, n: int) -> Annotations:
+    "The first `n` videos of each class of `ann`, in file order; an error names a class with fewer."
+    by = {}
+    for r in ann.records: by.setdefault(r.label, []).append(r)
+    short = {ann.classes[c]: len(v) for c, v in sorted(by.items()) if len(v) < n}
+    if short:   # a row labelled N per class must not be trained on fewer
+        c, k = next(iter(short.items()))
+        raise ConfigError(f"{where('data.train_per_class')}={n}: {ann.source} holds fewer training videos in "
+                          f"{len(short)} classes (e.g. {c!r}: {k})")
+    return Annotations([r for c in sorted(by) for r in by[c][:n]], ann.classes, ann.source, ann.flip_map,
+                       ann.mirror_safe)
+
 def make_loaders(cfg: dict) -> dict:
     "`train`, `test` (and `val`, `search`) loaders of the run; the training batch is global over the processes."
     d, t = cfg['data'], cfg['train']
@@ -40,8 +63,11 @@ def make_loaders(cfg: dict) -> dict:
     if t['batch_size'] % world:
         raise ConfigError(f"{where('train.batch_size')}={t['batch_size']} is not divisible by the {world} processes")
     train_ann = read_annotations(d['dataset'], d['root'], 'train')
-    test_ann = read_annotations(d['dataset'], d['root'], 'test')
-    parts = dict(train=train_ann, test=test_ann)
+    if d['per_seed_draw']: train_ann = seed_draw(train_ann, cfg['seed'])
+    if d['train_per_class']: train_ann = first_per_class(train_ann, d['train_per_class'])
+    parts = dict(train=train_ann)
+    if t['test']: parts['test'] = read_annotations(d['dataset'], d['root'], 'test')
+    if d['val_split']: parts['val'] = read_annotations(d['dataset'], d['root'], 'val')
     if d['val_frac'] > 0: parts['train'], parts['val'] = holdout(train_ann, d['val_frac'], cfg['seed'])
     if cfg['model']['dsts']['enabled'] and cfg['model']['dsts']['st'] == 'search':
         parts['train'], parts['search'] = holdout(parts['train'], cfg['search']['holdout'], cfg['seed'] + 1)
@@ -316,8 +342,9 @@ def finish_run(run: Run) -> dict|None:
     model, cfg, t = run.model, run.cfg, run.cfg['train']
     metrics = None
     if run.rank == 0:
-        pr = predict(model, run.loaders['test'], run.device, t['amp'], t['progress'])
-        x0 = next(iter(run.loaders['test']))[0][:1]
+        split = 'test' if t['test'] else 'val'    # train.test false: the test split stays unread
+        pr = predict(model, run.loaders[split], run.device, t['amp'], t['progress'])
+        x0 = next(iter(run.loaders[split]))[0][:1]
         x0 = x0.flatten(0, 1)[:1] if x0.ndim == 6 else x0
         rates = [g.mean().item() for g in pr['gates']]
         off = [(g == 0).float().mean().item() for g in pr['gates']] or None    # off in every view of a video: skippable
@@ -325,7 +352,7 @@ def finish_run(run: Run) -> dict|None:
         metrics = dict(dataset=cfg['data']['dataset'], seed=cfg['seed'], epochs=t['epochs'],
                        classes=len(run.loaders['classes']),
                        precision=precision(run.device, t['amp']),
-                       test=classification_metrics(pr['probs'], pr['labels']),
+                       **{split: classification_metrics(pr['probs'], pr['labels'])},
                        train=dict(loss=run.history[-1]['loss'], top1=run.history[-1]['top1']) if run.history else {},
                        rates=[round(r, 6) for r in rates],
                        dsts_change=[round(c.mean().item(), 6) for c in pr['change']],
@@ -334,8 +361,8 @@ def finish_run(run: Run) -> dict|None:
                        history=[{k: v for k, v in h.items() if k != 'seconds'} for h in run.history])
         if t['shuffle_check']:   # the same frames in a random order (fixed per seed)
             order = torch.randperm(cfg['data']['frames'], generator=torch.Generator().manual_seed(cfg['seed']))
-            ps = predict(model, run.loaders['test'], run.device, t['amp'], frame_order=order)
-            metrics['test_shuffled'] = classification_metrics(ps['probs'], ps['labels'])
+            ps = predict(model, run.loaders[split], run.device, t['amp'], frame_order=order)
+            metrics[f'{split}_shuffled'] = classification_metrics(ps['probs'], ps['labels'])
         if model.dsts is not None and cfg['model']['dsts']['st'] == 'search':
             save_arch(genotype(model), run.out/'arch.json')
         atomic_json(run.out/'metrics.json', metrics)
@@ -343,8 +370,9 @@ def finish_run(run: Run) -> dict|None:
         atomic_json(run.out/'timing.json', dict(epoch_seconds=secs, clips_per_second=[
             round(len(run.loaders['train'].dataset) / s, 2) if s else None for s in secs]))
         metrics['epoch_seconds'] = secs   # returned, not in metrics.json: that file stays bitwise reproducible
-        run.log(f"test top1 {metrics['test']['top1']:.4f}  top5 {metrics['test']['top5']:.4f}  mean class "
-                f"{metrics['test']['mean_class']:.4f}  -> {run.out/'metrics.json'}")
+        m = metrics[split]
+        run.log(f"{split} top1 {m['top1']:.4f}  top5 {m['top5']:.4f}  mean class {m['mean_class']:.4f}  -> "
+                f"{run.out/'metrics.json'}")
     if run.world > 1: dist.barrier()
     return metrics
 

@@ -55,7 +55,7 @@ def run(cmd, cwd=ROOT, check=True, **kw):
     return p
 
 
-TINY_SYNTH = dict(frames=12, size=32, workers=2,
+TINY_SYNTH = dict(frames=16, size=32, workers=2,
                   synthdive=dict(train_per_class=1, test_per_class=1),
                   synthsomething=dict(train_per_class=2, val_per_class=1, test_per_class=1, ext='.webm'))
 

@@ -1,81 +1,50 @@
-"""Test accuracy of one table row against epochs, at a chosen number of training videos per class: the measurement
-behind choosing a benchmark's size and a training budget (issue 15). One process, one thread, one seed; the test
-split is evaluated after every epoch (this costs time and is why the pipeline does not do it).
+"""Validation top-1 of one table row against epochs, on chosen seeds and (optionally) a chosen number of training videos
+per class: the measurement behind a benchmark's size, a training budget and the pilot of a design (issues 15, 31). The
+row is trained as the pipeline trains it (`pipeline_config`: its pretrained start, its profile), except that the
+test split is never opened (train.test=false): the held-out split (SynthDive's validation split) is read after every
+epoch and at the end.
 
-  python tools/learning_curve.py --dataset synthsomething --variant backbone --per-class 160 --epochs 12 \\
-      --root /tmp/cal/synthsomething --set train.optimizer=adamw --set train.lr=0.003 --set train.weight_decay=0.05
+  python tools/learning_curve.py --dataset synthdive --variant backbone --epochs 40 --seeds 4 5 --jobs 2
+  python tools/learning_curve.py --dataset synthdive --variant backbone --epochs 16 --per-class 120 \\
+      --root /tmp/cal/synthdive --set data.per_seed_draw=false
 
-prints one JSON line per epoch and writes them to --out (default:
-results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json, the folder nbs/calibration.ipynb draws;
-the run's checkpoint goes to a temporary folder)."""
-import argparse, json, tempfile, time
+writes {dataset, variant, per_class, epochs, sets, seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
+val: {seed: final val top-1}} to --out (default: results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json,
+the folder nbs/calibration.ipynb draws); the runs' checkpoints go to a temporary folder."""
+import argparse, json, tempfile
 from pathlib import Path
-import torch
-import dsts.config as C, dsts.metrics as M, dsts.train as T
-from dsts.data.datasets import Annotations
+import dsts.config as C, dsts.train as T
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog=__doc__.split('\n\n', 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        '--dataset', required=True, help='a profile of params.yaml:datasets (synthdive, synthsomething, ...)'
-    )
+    ap.add_argument('--dataset', required=True, help='a profile of params.yaml:datasets (synthdive, synthsomething, ...)')
     ap.add_argument('--variant', default='backbone', help='a row of params.yaml:variants (default: %(default)s)')
-    ap.add_argument(
-        '--per-class',
-        type=int,
-        required=True,
-        help='training videos per class: the first N of each class of the train split',
-    )
-    ap.add_argument('--epochs', type=int, required=True)
-    ap.add_argument('--root', help='the dataset folder (default: the profile\'s data.root)')
-    ap.add_argument(
-        '--set', action='append', default=[], metavar='KEY=VALUE', help='override a key of the run config (repeatable)'
-    )
+    ap.add_argument('--epochs', type=int, required=True, help='the budget: the cosine schedule ends there')
+    ap.add_argument('--per-class', type=int, help='training videos per class: the first N of each class of the train '
+                    'split (data.train_per_class; default: all)')
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds (each its own draw where the profile says '
+                    'data.per_seed_draw; default: %(default)s)')
+    ap.add_argument('--jobs', type=int, default=1, help='runs trained at once, one thread each (default: %(default)s)')
+    ap.add_argument('--root', help="the dataset folder (default: the profile's data.root)")
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help='override a key of the run config (repeatable)')
     ap.add_argument('--params', default='params.yaml'); ap.add_argument('--out')
     a = ap.parse_args(argv)
-    torch.set_num_threads(1)
-    sets = [f'train.epochs={a.epochs}', 'train.progress=false'] + ([f'data.root={a.root}'] if a.root else []) + a.set
-    cfg = C.run_config(C.params_for(a.params, a.dataset, sets=sets, variant=a.variant))
-    read = T.read_annotations
-    def first_per_class(dataset, root, split):
-        ann = read(dataset, root, split)
-        if split != 'train': return ann
-        by = {}
-        for r in ann.records: by.setdefault(r.label, []).append(r)
-        short = {ann.classes[c]: len(v) for c, v in sorted(by.items()) if len(v) < a.per_class}
-        if short:   # a curve labelled 100 per class must not be drawn from 75
-            raise SystemExit(
-                f"--per-class {a.per_class}: the train split of {root} holds fewer videos in {len(short)} classes "
-                f"(e.g. {next(iter(short.items()))}); generate a larger set with dsts-synth and pass it as --root"
-            )
-        return Annotations(
-            [r for c in sorted(by) for r in by[c][: a.per_class]],
-            ann.classes,
-            ann.source,
-            ann.flip_map,
-            ann.mirror_safe,
-        )
-    T.read_annotations = first_per_class
-    test = T.make_loaders(cfg)['test']
-    curve, t0 = [], time.time()
-    def on_epoch(e, model, rec):
-        pr = M.predict(model, test)
-        curve.append(
-            dict(
-                epoch=e,
-                train_top1=rec['top1'],
-                loss=rec['loss'],
-                test_top1=M.classification_metrics(pr['probs'], pr['labels'])['top1'],
-                seconds=round(time.time() - t0, 1),
-            )
-        )
-        print(json.dumps(curve[-1]), flush=True)
-    out = Path(a.out or f'results/calibration/curve-{a.dataset}-{a.variant}-{a.per_class}-e{a.epochs}.json')
-    with tempfile.TemporaryDirectory() as run: T.train(cfg, run, log=lambda s: None, on_epoch=on_epoch)
+    sets = [f'train.epochs={a.epochs}', 'train.progress=false', 'train.test=false', 'train.heldout_each_epoch=true',
+            f'data.train_per_class={a.per_class}' if a.per_class else None, f'data.root={a.root}' if a.root else None]
+    sets = [s for s in sets if s] + a.set
+    cfg = C.pipeline_config(a.params, a.dataset, a.variant, sets=sets)   # the row as the pipeline trains it
+    per = a.per_class or 'all'
+    out = Path(a.out or f'results/calibration/curve-{a.dataset}-{a.variant}-{per}-e{a.epochs}.json')
+    with tempfile.TemporaryDirectory() as tmp:
+        ms = T.train_seeds(cfg, tmp, a.seeds, jobs=a.jobs, log=lambda s: None, progress=f'{a.variant} e{a.epochs}')
+    keep = ('epoch', 'loss', 'top1', 'val_top1')
+    curves = {s: [{('train_top1' if k == 'top1' else k): h[k] for k in keep} | dict(seconds=sec)
+                  for h, sec in zip(m['history'], m['epoch_seconds'])] for s, m in zip(a.seeds, ms)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(dict(dataset=a.dataset, variant=a.variant, per_class=a.per_class, sets=sets, curve=curve), indent=1)
-    )
+    out.write_text(json.dumps(dict(dataset=a.dataset, variant=a.variant, per_class=per, epochs=a.epochs, sets=sets,
+                                   seeds=curves, val={s: m['val']['top1'] for s, m in zip(a.seeds, ms)}), indent=1))
+    print(json.dumps({s: [round(e['val_top1'], 4) for e in c] for s, c in curves.items()}))
 
 if __name__ == '__main__': main()

@@ -28,6 +28,7 @@ class VideoRecord:
     end: int|None = None  # one past its last frame (None: to the end)
     frames_dir: bool = False  # a directory of frames (MMAction2 raw frames) instead of a video file
     num_frames: int|None = None  # frames in the directory, when known
+    draw: int|None = None  # which of a synthetic benchmark's independent training sets it belongs to (SynthDive)
 
 @dataclass
 class Annotations:
@@ -62,9 +63,10 @@ def _check_label(label, n, path, i):
 
 # %% ../../nbs/01c_data.datasets.ipynb #c07a8d58
 def read_diving48(root, split: str='train') -> Annotations:
-    "Read Diving48 V2 annotations (`split`: train or test) under `root`."
+    "Read Diving48 V2 annotations (`split`: train, test, or SynthDive's validation) under `root`."
     root = Path(root)
-    if split not in ('train', 'test'): raise ValueError(f"Diving48 split '{split}' unknown; allowed: train, test")
+    if split not in ('train', 'test', 'validation'):
+        raise ValueError(f"Diving48 split '{split}' unknown; allowed: train, test, validation (SynthDive)")
     vocab_path, ann = root/'Diving48_vocab.json', root/f'Diving48_V2_{split}.json'
     vocab = _load_json(vocab_path)
     if not isinstance(vocab, list) or not vocab: raise DataError(vocab_path, "expected a non-empty list of classes")
@@ -75,7 +77,7 @@ def read_diving48(root, split: str='train') -> Annotations:
     for i, e in enumerate(entries):
         _need(e, ('vid_name', 'label', 'start_frame', 'end_frame'), ann, i)
         recs.append(VideoRecord(root/'rgb'/f"{e['vid_name']}.mp4", _check_label(e['label'], len(classes), ann, i),
-                                int(e['start_frame']), int(e['end_frame'])))
+                                int(e['start_frame']), int(e['end_frame']), draw=e.get('draw')))
     return Annotations(_nonempty(recs, ann), classes, ann, mirror_safe=True)
 
 # %% ../../nbs/01c_data.datasets.ipynb #f3ba1e42
@@ -157,13 +159,13 @@ def read_mmaction(list_file, root=None, # prefix for relative paths (default: th
 # %% ../../nbs/01c_data.datasets.ipynb #2ca5ece8
 DATASETS = {
     'diving48':       dict(reader=read_diving48, splits={'train': 'train', 'test': 'test'}),
-    'synthdive':      dict(reader=read_diving48, splits={'train': 'train', 'test': 'test'}),
+    'synthdive':      dict(reader=read_diving48, splits={'train': 'train', 'val': 'validation', 'test': 'test'}),
     'ssv2':           dict(reader=read_ssv2, splits={'train': 'train', 'test': 'validation'}),
     'synthsomething': dict(reader=read_ssv2, splits={'train': 'train', 'test': 'validation'}),
 }
 
 def read_annotations(name: str, root, split: str='train') -> Annotations:
-    "Annotations of registered dataset `name` under `root`, for generic `split` (train or test)."
+    "Annotations of registered dataset `name` under `root`, for generic `split` (train, test, or val where it has one)."
     if name not in DATASETS: raise ValueError(f"dataset '{name}' is not registered; known: {', '.join(DATASETS)}")
     spec = DATASETS[name]
     if split not in spec['splits']:

@@ -19,7 +19,7 @@ SYNTH_DEFAULTS = dict(
     frames=24,       # frames per video (clips sample fewer, see data.frames)
     size=32,         # frame height = width (32 default, 64 option)
     workers=2,       # rendering processes
-    synthdive=dict(train_per_class=32, test_per_class=6),
+    synthdive=dict(train_per_class=32, test_per_class=6, val_per_class=0, draws=1),   # see make_synthdive
     synthsomething=dict(train_per_class=24, val_per_class=8, test_per_class=2, ext='.webm'),
 )
 BENCHMARKS = ('synthdive', 'synthsomething')
@@ -34,8 +34,9 @@ def synth_config(section: dict|None=None) -> dict:
     if cfg['size'] % 2: raise ConfigError(f"{where('synth.size')} must be even (video encoding), got {cfg['size']}")
     for b in BENCHMARKS:
         for k, v in cfg[b].items():
-            if k.endswith('per_class') and (not isinstance(v, int) or v < 1):
-                raise ConfigError(f"{where(f'synth.{b}.{k}')} must be a positive integer, got {v!r}")
+            least = 0 if (b, k) == ('synthdive', 'val_per_class') else 1   # SynthDive's validation split is optional
+            if (k.endswith('per_class') or k == 'draws') and (not isinstance(v, int) or v < least):
+                raise ConfigError(f"{where(f'synth.{b}.{k}')} must be an integer >= {least}, got {v!r}")
     if cfg['synthsomething']['ext'] not in ('.webm', '.mp4'):
         raise ConfigError(f"{where('synth.synthsomething.ext')} must be .webm or .mp4, got "
                           f"{cfg['synthsomething']['ext']!r}")

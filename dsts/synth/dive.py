@@ -4,15 +4,15 @@
 
 # %% ../../nbs/02a_synth.dive.ipynb #1b6b51c7
 from __future__ import annotations
-import itertools
+import itertools, math
 from pathlib import Path
 import numpy as np
 from ..core import atomic_json, atomic_dir
 from .render import pixel_grid, downsample, capsule, paint, texture, finish, render_all, split_plan
 
 # %% auto #0
-__all__ = ['TAKEOFFS', 'SOMERSAULTS', 'TWISTS', 'POSITIONS', 'TWIST_POSITION', 'SPLIT_CODES', 'dive_classes', 'render_dive',
-           'make_synthdive']
+__all__ = ['TAKEOFFS', 'SOMERSAULTS', 'TWISTS', 'POSITIONS', 'TWIST_POSITION', 'CLIP_FRAMES', 'MAX_TURN', 'SPLIT_CODES',
+           'VERSION', 'dive_classes', 'flight', 'render_dive', 'make_synthdive']
 
 # %% ../../nbs/02a_synth.dive.ipynb #6cbfe8b1
 # (facing: +1 away from the board, rotation: +1 toward the front)
@@ -51,6 +51,22 @@ def _place(p, facing, theta, hip_xy, S):
     Y = s * x + c * y + hip_xy[:, None, 1]
     return np.stack([X, S - Y], -1)   # y up -> image rows
 
+CLIP_FRAMES, MAX_TURN = 8, 150.   # the body turns at most MAX_TURN degrees between two frames of an evenly spaced clip
+                                  # of CLIP_FRAMES frames (data.mode uniform): motion never aliases between them
+
+def flight(rng: np.random.Generator, takeoff: str, somersaults: int, frames: int) -> dict:
+    """The dive's timing and rotation, the first draws of a video's `rng`: takeoff frame `t0`, flight frames `dur`,
+    progress `p` (T,), angular-velocity profile `c` and somersault angle `theta` (T,) in radians."""
+    facing, rot = TAKEOFFS[takeoff]
+    T = frames
+    c = rng.uniform(0, 0.4)                                   # 0: uniform spin; 0.4: 1.2x faster mid-flight
+    t0 = int(rng.integers(1, 4))
+    turn = max(SOMERSAULTS) * 180 * (1 + c / 2)              # the fastest class's peak rate, times its flight
+    dur = int(rng.integers(math.ceil(turn * T / (CLIP_FRAMES * MAX_TURN)), T - t0))
+    p = np.clip((np.arange(T) - t0) / dur, 0, 1)
+    w = (1 - c) * p + c * (3 * p**2 - 2 * p**3)
+    return dict(t0=t0, dur=dur, c=c, p=p, theta=-facing * rot * somersaults * np.pi * w)
+
 def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed: int=0,
                 frames: int=24, # frames in the video
                 size: int=32, # height = width in pixels
@@ -59,21 +75,18 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     "One SynthDive video (frames, size, size, 3) uint8 for the given attributes; all nuisances drawn from `seed`."
     if takeoff not in TAKEOFFS: raise ValueError(f"takeoff '{takeoff}' unknown; allowed: {', '.join(TAKEOFFS)}")
     if position not in POSITIONS: raise ValueError(f"position '{position}' unknown; allowed: {', '.join(POSITIONS)}")
-    if frames < 12: raise ValueError(f"a dive needs at least 12 frames, got {frames}")
+    if somersaults not in SOMERSAULTS:
+        raise ValueError(f"somersaults={somersaults} unknown; allowed half-turns: {', '.join(map(str, SOMERSAULTS))}")
+    if frames < 16: raise ValueError(f"a dive needs at least 16 frames, got {frames}")
     rng = np.random.default_rng(seed)
-    facing, rot = TAKEOFFS[takeoff]
-    S, T = float(size), frames
+    f = flight(rng, takeoff, somersaults, frames)
+    facing, _ = TAKEOFFS[takeoff]
+    S, T, t, t0, dur, p, theta = float(size), frames, np.arange(frames), f['t0'], f['dur'], f['p'], f['theta']
     gx, gy = pixel_grid(size, size, ss)
     # scene, in world units (a square of side S, y down)
     water, board_y = S * rng.uniform(0.80, 0.88), S * rng.uniform(0.28, 0.42)
     board_x = S * rng.uniform(0.18, 0.28)
     L = S * 0.12 * rng.uniform(0.85, 1.15)
-    # timing: standing, then the flight, then under water
-    t0 = int(rng.integers(1, 4))
-    dur = int(rng.integers(int(0.6 * T), T - t0))
-    t = np.arange(T)
-    p = np.clip((t - t0) / dur, 0, 1)
-    flying = (t >= t0) & (t <= t0 + dur)
     # trajectory of the hip (y up)
     y0 = S - board_y + 0.05 * S + 1.6 * L
     y1 = S - water - 1.0 * L
@@ -82,26 +95,27 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     drift = S * rng.uniform(0.3, 0.5) * (1.0 if facing > 0 else 0.7)
     hip_x = board_x - 0.2 * L + drift * p
     hip_xy = np.stack([hip_x, hip_y], -1)
-    # the camera follows the diver, as Diving48's broadcast footage does: zoomed in and centred on the hip (plus an
-    # offset), so where the diver is in the frame no longer tells how far the flight has come
-    zoom = rng.uniform(1.5, 1.9)
-    cam = np.stack([hip_x, S - hip_y], -1) + S * rng.uniform(-0.06, 0.06, 2)
-    def view(P): return (P - cam[:, None]) * zoom + S / 2              # world points (T, K, 2) -> pixels of each frame
+    # the camera follows the diver, as Diving48's broadcast footage does: zoomed in, centred on the hip plus an offset,
+    # and rolled (a tilted camera), so that neither where the diver is nor which way is up gives the answer away
+    zoom, roll = rng.uniform(1.3, 2.0), np.deg2rad(rng.uniform(-15, 15))
+    R = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]], np.float32)
+    cam = np.stack([hip_x, S - hip_y], -1) + S * rng.uniform(-0.1, 0.1, 2)
+    def view(P): return ((P - cam[:, None]) * zoom) @ R.T + S / 2      # world points (T, K, 2) -> pixels of each frame
     def fixed(x, y): return view(np.array([[x, y]]))[:, 0]              # a point of the scene -> (T, 2) pixels
     def on_body(P): return view(_place(P, facing, theta, hip_xy, S))    # body-frame points (T, K, 2) -> pixels
-    # world coords of every pixel
-    wx, wy = (cam[:, i, None, None] + (g - S / 2) / zoom for i, g in enumerate((gx, gy)))
-    sky = texture(rng, wx, wy, contrast=0.06, base=(0.1, 0.45))   # darker than the diver, as pools and halls are
+    # world coords of every pixel (the inverse of `view`)
+    u, v = (g - S / 2 for g in (gx, gy))
+    wx, wy = (cam[:, i, None, None] + (R[0, i] * u + R[1, i] * v) / zoom for i in range(2))
+    sky = texture(rng, wx, wy, contrast=rng.uniform(0.03, 0.12), base=(0.1, 0.45))  # darker than the diver, as halls are
     img = sky.copy()
     pool = wy > water
     img[pool] = 0.6 * img[pool] + 0.4 * (np.array([0.1, 0.35, 0.7]) + rng.uniform(-0.1, 0.1, 3))
     plank = capsule(gx, gy, fixed(-2., board_y), fixed(board_x, board_y), 0.05 * S * zoom)
     paint(img, plank, rng.uniform(0.75, 0.95) * np.ones(3))
-    # somersault with a non-uniform angular velocity; position blends in over the first frames of flight
-    c = rng.uniform(0, 0.6)
-    w = (1 - c) * p + c * (3 * p**2 - 2 * p**3)
-    theta = -facing * rot * somersaults * np.pi * w
-    blend = np.clip(p / 0.15, 0, 1)
+    # the position blends in over the first frames of flight and is held until the diver opens out, straight, for
+    # the entry (from 65-85% of the flight): a pike and a tuck differ only in part of the frames
+    opens = rng.uniform(0.65, 0.85)
+    blend = np.clip(p / 0.15, 0, 1) * np.clip((opens + 0.1 - p) / 0.1, 0, 1)
     hip, knee = (np.deg2rad(v) * blend for v in POSITIONS[position])
     a, b, r = _body(hip, knee, L)
     A, B = on_body(a), on_body(b)
@@ -109,12 +123,12 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     body = capsule(gx, gy, A, B, r[None] * zoom).max(1) * visible[:, None, None]
     skin = np.array([rng.uniform(0.8, 0.95), rng.uniform(0.55, 0.75), rng.uniform(0.4, 0.6)])
     paint(img, body, skin)
-    # twist: a marking on the front of the torso, lateral offset cos(phase), hidden on the far side
+    # twist: a small marking on the front of the torso, lateral offset cos(phase), hidden on the far side
     phase = rng.uniform(-0.4, 0.4) + 2 * np.pi * twists * p
     off = np.cos(phase) * 0.24 * L
-    ma, mb = (on_body(np.stack([off, h * L + 0 * off], -1)[:, None])[:, 0] for h in (0.25, 0.85))
+    ma, mb = (on_body(np.stack([off, h * L + 0 * off], -1)[:, None])[:, 0] for h in (0.3, 0.8))
     seen = (np.sin(phase) > -0.35) * visible
-    paint(img, capsule(gx, gy, ma, mb, np.full(T, 0.16 * L * zoom)) * seen[:, None, None], (0.9, 0.05, 0.05))
+    paint(img, capsule(gx, gy, ma, mb, np.full(T, 0.13 * L * zoom)) * seen[:, None, None], (0.9, 0.05, 0.05))
     # splash for two frames after entry
     splash = ((t > t0 + dur) & (t <= t0 + dur + 2)).astype(float)
     ex = hip_x[-1]
@@ -123,11 +137,14 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     return finish(downsample(img, ss), rng)
 
 # %% ../../nbs/02a_synth.dive.ipynb #f1826d01
-SPLIT_CODES = {'train': 0, 'test': 1, 'validation': 2}
+SPLIT_CODES = {'train': 0, 'test': 1, 'validation': 2}   # draw k of train: 16 * k (draw 0 is code 0)
+VERSION = 2   # of the generator: v1 (commit 1eaad5c) was solved at convergence, nbs/method.ipynb says why it changed
 
 def make_synthdive(out, seed: int=0, # base seed: every video's seed derives from it
-                   train_per_class: int=32, # training videos per class
+                   train_per_class: int=32, # training videos per class, in each draw
                    test_per_class: int=6, # test videos per class
+                   val_per_class: int=0, # validation videos per class (0: no validation split)
+                   draws: int=1, # independent training sets: draw k is seed k's (data.per_seed_draw)
                    frames: int=24, # frames per video
                    size: int=32, # frame height and width
                    workers: int=2, # rendering processes
@@ -140,24 +157,29 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
     if not ids or len(set(ids)) != len(ids) or not all(0 <= i < len(every) for i in ids):
         raise ValueError(f"classes={classes}: allowed are distinct class ids from 0 to {len(every) - 1} "
                          f"(dive_classes())")
+    if not isinstance(draws, int) or draws < 1: raise ValueError(f"draws={draws!r}: allowed are integers >= 1")
     classes = [every[i] for i in ids]
+    plans = {'train': [(16 * k, train_per_class, k) for k in range(draws)], 'test': [(1, test_per_class, None)],
+             'validation': [(2, val_per_class, None)] if val_per_class else []}
     with atomic_dir(out) as tmp:
         jobs = []
-        for split, per in (('train', train_per_class), ('test', test_per_class)):
+        for split, parts in plans.items():
+            if not parts: continue
             entries = []
-            for j, (label, vseed) in enumerate(split_plan(seed, SPLIT_CODES[split], len(classes), per)):
-                c = classes[label]
-                name = f'{split}_{j:05d}'
-                entries.append(dict(vid_name=name, label=label, start_frame=0, end_frame=frames))
-                kw = dict(takeoff=c['takeoff'], somersaults=c['somersaults'], twists=c['twists'],
-                          position=c['position'],
-                          seed=vseed, frames=frames, size=size)
-                jobs.append((render_dive, tmp/'rgb'/f'{name}.mp4', kw))
+            for code, per, draw in parts:
+                for label, vseed in split_plan(seed, code, len(classes), per):
+                    c = classes[label]
+                    name = f'{split}_{len(entries):05d}'
+                    entries.append(dict(vid_name=name, label=label, start_frame=0, end_frame=frames)
+                                   | ({} if draw is None else dict(draw=draw)))
+                    kw = {k: c[k] for k in ('takeoff', 'somersaults', 'twists', 'position')}
+                    jobs.append((render_dive, tmp/'rgb'/f'{name}.mp4', kw | dict(seed=vseed, frames=frames, size=size)))
             atomic_json(tmp/f'Diving48_V2_{split}.json', entries)
         atomic_json(tmp/'Diving48_vocab.json', [c['vocab'] for c in classes])
         atomic_json(tmp/'classes.json',
                     [dict(id=i, **{k: c[k] for k in ('takeoff', 'somersaults', 'twists', 'position')})
                                           for i, c in enumerate(classes)])
+        atomic_json(tmp/'version.json', dict(generator=VERSION, seed=seed, draws=draws, frames=frames, size=size))
         (tmp/'rgb').mkdir()
         render_all(jobs, workers, desc='SynthDive')
     return out
