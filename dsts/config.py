@@ -218,6 +218,7 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
                               "number of epochs, at least 1")
         cfg = deep_update(cfg, {'model': {'dsts': {'st': 'search'}}, 'udl': {'enabled': True},
                                 'train': {'epochs': epochs, 'heldout_each_epoch': False, 'shuffle_check': False}})
+        if (cfg.get('data') or {}).get('val_split'): cfg['train']['test'] = False   # a search reads no test clip
     elif stage != 'train':
         raise ConfigError(f"pipeline_config: stage '{stage}' unknown; allowed: pretrain, search, train")
     if (cfg.get('model') or {}).get('dsts', {}).get('st') == 'arch':
@@ -232,7 +233,6 @@ def pipeline_config(params_file, dataset: str, variant: str|None=None, stage: st
                               "pipeline.pretrain")
         cfg = deep_update(cfg, {'model': {'init': str(PRETRAIN_DIR/start/have[bb]/'checkpoint.pt')}})
     return run_config(apply_sets(cfg, sets))
-
 
 # %% ../nbs/08_config.ipynb #7b8feca6
 def cli_config(params_file='params.yaml', profile: str|None=None, variant: str|None=None, sets=None,

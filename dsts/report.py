@@ -153,7 +153,9 @@ def verdict_text(r: dict) -> str:
     return r['verdict'] + (f" ({r['note']})" if r.get('note') else '')
 
 def claim_results(runs: dict, evals: dict, P: dict) -> list[dict]:
-    """Every claim of params `P` on every dataset of `P['pipeline']['datasets']`, the positive control and C2's rows:
+    """Every claim of params `P` on every dataset of `P['pipeline']['datasets']`, the positive control (`a` against its
+    handicapped `b`: it passes, reading *holds*, only with the pilot's estimate `pilot` inside its interval) and C2's
+    rows:
     records with the interval, `verdict`, `note`, `same_again`, `seeds_needed`, `half_width`, `detectable_80` and,
     for top-1 claims, `error_removed` (the mean gain as a share of the `b` row's errors)."""
     rule, out = P['verdict'], []
@@ -171,11 +173,16 @@ def claim_results(runs: dict, evals: dict, P: dict) -> list[dict]:
                     f"not converged: {', '.join(late)}" if late else '')
             if stuck: v['verdict'] = 'no verdict'
             add(cid, ds, c['says'], c['a'], c['b'], 'top-1 points', 100, v, note, B['top1'])
-        ctl = P.get('positive_control')
-        m = runs.get(f"{ds}-{ctl['row']}") if ctl else None
-        if m and 'per_seed_shuffled' in m:
-            add('control', ds, ctl['says'], 'ordered', 'shuffled', 'top-1 points', 100,
-                paired_by_seed(per_seed(m), per_seed(m, 'per_seed_shuffled'), rule['min_effect']))
+        ctl = P.get('positive_control') or {}
+        A, B = (runs.get(f"{ds}-{ctl[k]}") for k in 'ab') if ctl else (None, None)
+        if A and B:   # a handicap of the claims' size, known beforehand: the pilot measured it on other seeds
+            v = paired_by_seed(per_seed(A), per_seed(B), rule['min_effect'])
+            pilot = ctl.get('pilot')
+            inside = pilot is not None and v['lo'] <= pilot <= v['hi']
+            where = 'inside' if inside else 'OUTSIDE'
+            note = '' if pilot is None else f"pilot estimate {100 * pilot:+.2f} {where} the interval"
+            if pilot is not None and not inside and v['verdict'] == 'holds': v['verdict'] = 'inconclusive'
+            add('control', ds, ctl['says'], ctl['a'], ctl['b'], 'top-1 points', 100, v, note, B['top1'])
         e = evals.get(ds, {})
         if e.get('c2_seeds'):
             add('C2', ds, 'co-activated samples are more similar than the half-space control (full model)',

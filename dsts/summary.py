@@ -52,7 +52,9 @@ def mean_history(m: dict) -> list[dict]:
             for e in range(len(hs[0]))]
 
 def curves_csv(m: dict) -> str:
-    "The mean history of a row as CSV (epoch, loss, top1, the held-out top-1 and seconds where recorded)."
+    """The mean history of a row as CSV: epoch, loss, top1, `heldout_top1` (the split read each epoch: validation, or
+    test on a benchmark without one) and seconds where recorded; one column name for DVC's plot of every row."""
     keys = [k for k in HISTORY_KEYS[1:] if k in m['histories'][0][0]]
     rows = [[h['epoch']] + [round(h[k], 5) for k in keys] for h in mean_history(m)]
-    return '\n'.join(','.join(map(str, r)) for r in [['epoch', *keys], *rows]) + '\n'
+    head = ['heldout_top1' if k in ('test_top1', 'val_top1') else k for k in keys]
+    return '\n'.join(','.join(map(str, r)) for r in [['epoch', *head], *rows]) + '\n'

@@ -9,8 +9,9 @@ epoch and at the end.
       --root /tmp/cal/synthdive --set data.per_seed_draw=false
 
 writes {dataset, variant, per_class, epochs, sets, seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
-val: {seed: final val top-1}} to --out (default: results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json,
-the folder nbs/calibration.ipynb draws); the runs' checkpoints go to a temporary folder."""
+val: {seed: final val top-1}} to --out (default:
+results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json); the runs' checkpoints go to a temporary
+folder."""
 import argparse, json, tempfile
 from pathlib import Path
 import dsts.config as C, dsts.train as T
@@ -18,7 +19,7 @@ import dsts.config as C, dsts.train as T
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog=__doc__.split('\n\n', 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--dataset', required=True, help='a profile of params.yaml:datasets (synthdive, synthsomething, ...)')
+    ap.add_argument('--dataset', required=True, help='a profile of params.yaml:datasets (synthdive, ...)')
     ap.add_argument('--variant', default='backbone', help='a row of params.yaml:variants (default: %(default)s)')
     ap.add_argument('--epochs', type=int, required=True, help='the budget: the cosine schedule ends there')
     ap.add_argument('--per-class', type=int, help='training videos per class: the first N of each class of the train '

@@ -106,7 +106,8 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     # world coords of every pixel (the inverse of `view`)
     u, v = (g - S / 2 for g in (gx, gy))
     wx, wy = (cam[:, i, None, None] + (R[0, i] * u + R[1, i] * v) / zoom for i in range(2))
-    sky = texture(rng, wx, wy, contrast=rng.uniform(0.03, 0.12), base=(0.1, 0.45))  # darker than the diver, as halls are
+    sky = texture(rng, wx, wy, contrast=rng.uniform(0.03, 0.12), base=(0.1, 0.45))   # darker than the diver
+
     img = sky.copy()
     pool = wy > water
     img[pool] = 0.6 * img[pool] + 0.4 * (np.array([0.1, 0.35, 0.7]) + rng.uniform(-0.1, 0.1, 3))

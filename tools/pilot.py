@@ -1,0 +1,43 @@
+"""The pilot of a design: rows trained on pilot seeds, apart from the main seeds, on the validation split alone
+(the test split is never opened), at the design's budget and, with --twice, at twice it: what the design file
+records before the main run (the positive control's deficit, the A/A control, whether every row has converged).
+
+  python tools/pilot.py --dataset synthdive --rows backbone backbone_few --seeds 4 5 6 7 --epochs 30 --jobs 2
+  python tools/pilot.py --dataset synthdive --rows static dsts --seeds 4 5 --epochs 30 --twice --jobs 2
+
+Rows that build a searched architecture (st: arch) need their seed's search: it runs first, as stage `search` runs it
+(validation only), into artifacts/search/<dataset>/seed<k>/ for each seed that has none. Each row's curves go to
+results/pilot/<dataset>/<row>-e<epochs>.json (tools/learning_curve.py's format), read by nbs/design_synthdive.ipynb."""
+import argparse, sys
+from pathlib import Path
+import dsts.config as C, dsts.train as T
+sys.path.insert(0, str(Path(__file__).parent))
+import learning_curve
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog=__doc__.split('\n\n', 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--dataset', required=True, help='a profile of params.yaml:datasets')
+    ap.add_argument('--rows', nargs='+', required=True, help='variants of params.yaml:variants')
+    ap.add_argument('--seeds', type=int, nargs='+', required=True, help='pilot seeds (none of pipeline.seeds)')
+    ap.add_argument('--epochs', type=int, required=True, help="the design's budget")
+    ap.add_argument('--twice', action='store_true', help='also train every row at twice the budget')
+    ap.add_argument('--jobs', type=int, default=2, help='runs trained at once (default: %(default)s)')
+    ap.add_argument('--params', default='params.yaml')
+    a = ap.parse_args(argv)
+    P = C.load_params(a.params)
+    if clash := sorted(set(a.seeds) & set(P['pipeline']['seeds'])):
+        ap.error(f"--seeds {clash} are main seeds (pipeline.seeds): a pilot runs on seeds apart from them")
+    arch = [r for r in a.rows if C.pipeline_config(a.params, a.dataset, r)['model']['dsts'].get('st') == 'arch']
+    todo = [s for s in a.seeds if not (C.SEARCH_DIR/a.dataset/f'seed{s}'/'arch.json').exists()] if arch else []
+    if todo:   # the rows' own searches, as stage search runs them
+        cfg = C.pipeline_config(a.params, a.dataset, stage='search')
+        T.train_seeds(cfg, C.SEARCH_DIR/a.dataset, todo, a.jobs, progress=f'search {a.dataset}', log=lambda s: None)
+    out = Path('results/pilot')/a.dataset
+    for e in [a.epochs, 2 * a.epochs] if a.twice else [a.epochs]:
+        for r in a.rows:
+            learning_curve.main(['--dataset', a.dataset, '--variant', r, '--epochs', str(e), '--jobs', str(a.jobs),
+                                 '--params', a.params, '--out', str(out/f'{r}-e{e}.json'),
+                                 '--seeds', *map(str, a.seeds)])
+
+if __name__ == '__main__': main()
