@@ -46,10 +46,13 @@ def mean_pair_cosine(u: torch.Tensor) -> float:
     return ((u.sum(0).square().sum() - m) / (m * (m - 1))).item()
 
 def specialization(gates: list, feats: torch.Tensor, labels: torch.Tensor, K: int, seed: int=0,
-                   responses: list|None=None, # per layer (N videos, neurons): adds each neuron's `class_share`
+                   responses: list|None=None, # per layer (N videos, neurons), before the gates: adds `class_share`
+                   probs: torch.Tensor|None=None, # (N videos, K) of the trained head: adds the `head` control
                   ) -> list[dict]:
-    """Per DSTS layer: activation rates, class x neuron rates, and co-activated / random / control feature similarity
-    per neuron; with `responses`, how much of each neuron's response the class explains."""
+    """Per DSTS layer: activation rates, class x neuron rates, the share of neurons whose gate never changes over the
+    videos, and per neuron the feature similarity of the videos it fires on against controls that select as many
+    videos: a random half-space, and (with `probs`) the trained head's own choice; with `responses`, how much of each
+    neuron's response the class explains."""
     g0 = torch.Generator().manual_seed(seed)
     rand = mean_pair_cosine(feats)
     out = []
@@ -58,25 +61,31 @@ def specialization(gates: list, feats: torch.Tensor, labels: torch.Tensor, K: in
         rate = on.float().mean(0)
         per_class = torch.stack([on[labels == c].float().mean(0) if (labels == c).any() else torch.zeros(on.shape[1])
                                  for c in range(K)])
-        co, ctrl = [], []
+        co, ctrl, head = [], [], []
         for n in range(on.shape[1]):
             m = int(on[:, n].sum())
             co.append(mean_pair_cosine(feats[on[:, n]]))
             score = feats.double() @ torch.randn(feats.shape[1], generator=g0, dtype=torch.float64)
             ctrl.append(mean_pair_cosine(feats[score.topk(m).indices]) if m >= 2 else float('nan'))
+            if probs is not None:   # the m videos the head most assigns to the class this neuron fires on most
+                c = int(per_class[:, n].argmax())
+                head.append(mean_pair_cosine(feats[probs[:, c].topk(m).indices]) if m >= 2 else float('nan'))
         ok = [i for i, c in enumerate(co) if c == c]
         mean = lambda v: round(float(np.mean([v[i] for i in ok])), 6) if ok else float('nan')
+        never = (on.all(0) | ~on.any(0)).float()          # the neuron's gate is the same for every video
         out.append(dict(rate=[round(r, 6) for r in rate.tolist()], class_rate=per_class.tolist(), coactivated=co,
                         control=ctrl, random=rand,
                         summary=dict(rate=round(rate.mean().item(), 6), coactivated=mean(co), control=mean(ctrl),
                                      random=round(rand, 6), lift=round(mean(co) - rand, 6),
                                      lift_over_control=round(mean(co) - mean(ctrl), 6),
-                                     rate_spread=round(rate.std().item(), 6) if len(rate) > 1 else 0.0)))
-        if responses is not None:
-            share = class_share(responses[i], labels, K)
+                                     rate_spread=round(rate.std().item(), 6) if len(rate) > 1 else 0.0,
+                                     never_changes=round(never.mean().item(), 6),
+                                     always_off=round((~on.any(0)).float().mean().item(), 6))))
+        if probs is not None: out[-1]['head'] = head; out[-1]['summary']['head'] = mean(head)
+        if responses is not None:   # every neuron counts: a constant response has no class in it (share 0)
+            share = class_share(responses[i], labels, K).nan_to_num(0.0)
             out[-1]['class_share'] = [round(s, 6) for s in share.tolist()]
-            out[-1]['summary']['class_share'] = round(float(np.nanmean(share.numpy())), 6) if (share == share).any() \
-                else float('nan')
+            out[-1]['summary']['class_share'] = round(share.mean().item(), 6)
     return out
 
 # %% ../nbs/09_evaluate.ipynb #d49c7be6
@@ -211,7 +220,7 @@ def evaluate_checkpoint(path, out, root=None, dataset=None, split: str='test', c
                **classification_metrics(pr['probs'], pr['labels']))
     attr = attribute_accuracy(pred, pr['labels'], ck['classes'])
     if attr: res['attributes'] = attr
-    spec = specialization(pr['gates'], pr['feats'], pr['labels'], K, cfg['seed'], pr['responses']) \
+    spec = specialization(pr['gates'], pr['feats'], pr['labels'], K, cfg['seed'], pr['pre_responses'], pr['probs']) \
         if pr['gates'] else []
     if spec: res['specialization'] = [s['summary'] for s in spec]
     if pr['change']: res['dsts_change'] = [round(c.mean().item(), 6) for c in pr['change']]

@@ -32,8 +32,9 @@ def autocast(device: torch.device, amp: bool):
 def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=False, progress: bool=False,
             frame_order=None, # a permutation of the frames applied to every clip (None: as they come)
            ) -> dict:
-    """probs (N,K), labels (N,), feats (N,C) of the backbone; per DSTS layer: gates and responses (N, neurons) and
-    change (N,), the size of its residual update relative to its input. Each averaged over a video's views."""
+    """probs (N,K), labels (N,), feats (N,C) of the backbone; per DSTS layer: gates, responses and responses before the
+    gates (N, neurons) and change (N,), the size of its residual update relative to its input. Each averaged over a
+    video's views."""
     model.eval()
     P, Y, Fs, S = [], [], [], []
     for x, y in tqdm(loader, desc='predict', disable=not progress, leave=False):
@@ -47,11 +48,13 @@ def predict(model: nn.Module, loader, device=torch.device('cpu'), amp: bool=Fals
         P.append(logits.float().softmax(-1).view(B, V, -1).mean(1).cpu())
         Fs.append(f.float().mean((2, 3, 4)).view(B, V, -1).mean(1).cpu()); Y.append(y)
         if model.dsts is not None:
-            S.append([{k: s[k].float().view(B, V, -1).mean(1).cpu() for k in ('gates', 'response', 'change')}
+            S.append([{k: s[k].float().view(B, V, -1).mean(1).cpu() for k in ('gates', 'response', 'pre_response',
+                                                                                'change')}
                       for s in model.dsts.stats()])
     per_layer = lambda k: [torch.cat([b[i][k] for b in S]) for i in range(len(S[0]))] if S else []
     return dict(probs=torch.cat(P), labels=torch.cat(Y), feats=torch.cat(Fs), gates=per_layer('gates'),
-                responses=per_layer('response'), change=[c.flatten() for c in per_layer('change')])
+                responses=per_layer('response'), pre_responses=per_layer('pre_response'),
+                change=[c.flatten() for c in per_layer('change')])
 
 def classification_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict:
     "Top-1, top-5 and mean class accuracy (each class weighs the same) of `probs` (N,K)."

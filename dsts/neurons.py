@@ -102,16 +102,17 @@ class DSTSLayer(nn.Module):
         self.proj = nn.Conv3d(N * g, C, 1, bias=False)
         self.bn0 = nn.BatchNorm3d(C)
         nn.init.constant_(self.bn0.weight, 0.0 if residual else 1.0)
-        self.gates = self.rate = self.aux_loss = self.response = self.change = None
+        self.gates = self.rate = self.aux_loss = self.response = self.pre_response = self.change = None
 
     def forward(self, x):
         if self.score is None: z = x.new_ones(x.shape[0], self.N)
         else: z = gate(self.score(x.mean((2, 3, 4))), self.gate_kind, self.training, self.tau)
-        y = self.bn(self.kernel(x)) * z.repeat_interleave(self.g, 1)[:, :, None, None, None]
-        r = F.relu(y)
+        k = F.relu(self.bn(self.kernel(x)))     # responses before the gates (z >= 0, so relu(y z) = relu(y) z)
+        r = k * z.repeat_interleave(self.g, 1)[:, :, None, None, None]
         out = self.bn0(self.proj(r))
         self.gates, self.rate = z.detach(), z.detach().mean(0)
         self.response = r.detach().mean((2, 3, 4)).view(len(x), self.N, self.g).mean(2)   # (B, N): each neuron's part
+        self.pre_response = k.detach().mean((2, 3, 4)).view(len(x), self.N, self.g).mean(2)   # ... before its gate
         self.change = (out.detach().flatten(1).norm(dim=1) / x.detach().flatten(1).norm(dim=1).clamp_min(1e-12))
         self.aux_loss = self.balance * ((z.mean(0) - self.rho) ** 2).sum() if self.balance > 0 else None
         return x + out if self.residual else out
@@ -144,9 +145,11 @@ class DSTSModule(nn.Module):
         return self.annealed
 
     def stats(self) -> list[dict]:
-        """Per layer, of the last forward pass: gates (B, N), activation rate (N,), each neuron's mean response (B, N)
-        and the size of the layer's residual update relative to its input, per sample (B,)."""
-        return [dict(gates=l.gates, rate=l.rate, response=l.response, change=l.change) for l in self.layers]
+        """Per layer, of the last forward pass: gates (B, N), activation rate (N,), each neuron's mean response (B, N),
+        before its gate too (`pre_response`), and the size of the layer's residual update relative to its input, per
+        sample (B,)."""
+        return [dict(gates=l.gates, rate=l.rate, response=l.response, pre_response=l.pre_response, change=l.change)
+                for l in self.layers]
 
     def aux_loss(self):
         losses = [l.aux_loss for l in self.layers if l.aux_loss is not None]

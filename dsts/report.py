@@ -184,17 +184,20 @@ def claim_results(runs: dict, evals: dict, P: dict) -> list[dict]:
             if pilot is not None and not inside and v['verdict'] == 'holds': v['verdict'] = 'inconclusive'
             add('control', ds, ctl['says'], ctl['a'], ctl['b'], 'top-1 points', 100, v, note, B['top1'])
         e = evals.get(ds, {})
-        if e.get('c2_seeds'):
-            add('C2', ds, 'co-activated samples are more similar than the half-space control (full model)',
-                'co-activated', 'control', 'cosine similarity', 1,
-                paired_verdict([s['coactivated'] for s in e['c2_seeds']], [s['control'] for s in e['c2_seeds']],
-                               rule['c2_min_effect']))
+        seeds = e.get('c2_seeds') or []
+        for ctl, says in (('control', 'co-activated samples are more similar than those a random half-space selects'),
+                          ('head', "co-activated samples are more similar than the trained head's choice of as many")):
+            if seeds and all(ctl in s for s in seeds):
+                add('C2', ds, says, 'co-activated', ctl, 'cosine similarity', 1,
+                    paired_verdict([s['coactivated'] for s in seeds], [s[ctl] for s in seeds], rule['c2_min_effect']))
         share = {k: dict(zip(v['seeds'], v['class_share'])) for k, v in e.get('neurons', {}).items()}
-        for other, says in (('dsts (untrained start)',
-                             'training specializes the neurons: class share, trained vs its untrained start'),
-                            ('static (trained)', 'the gated neurons specialize more than a static layer: class share')):
+        for cid, other, says in (
+                ('C2', 'static (trained)', 'the gated neurons specialize more than a static layer: class share before '
+                                           'the gates, every neuron'),
+                ('sanity', 'dsts (untrained start)', 'training changes what the neurons respond to: class share, '
+                                                     'trained vs its untrained start (any trained layer does)')):
             if 'dsts (trained)' in share and other in share:
-                add('C2', ds, says, 'dsts (trained)', other, 'class share', 1,
+                add(cid, ds, says, 'dsts (trained)', other, 'class share', 1,
                     paired_by_seed(share['dsts (trained)'], share[other], rule['c2_min_effect']))
     for r in out:
         least = rule['min_effect'] if r['unit'] == 'top-1 points' else rule['c2_min_effect']
