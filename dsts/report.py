@@ -16,8 +16,8 @@ __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'pl
            'detectable_effect', 'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned',
            'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
            'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
-           'write_table', 'design_metrics', 'claims_markdown', 'budget_line', 'claims_figure', 'plot_curves',
-           'read_metrics']
+           'write_table', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text', 'claims_figure',
+           'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -373,6 +373,18 @@ def budget_line(runs: dict, pretrained: dict, P: dict, ds: str) -> str|None:
             (f"**not converged (held-out top-1 still moving by {100 * rule['plateau']:g} point or more over the last "
              f"two epochs): {', '.join(late)}**." if late else 'no held-out curve was recorded.'
              if None in conv.values() else 'every row of table 1 ended on a plateau of its held-out top-1.'))
+
+# %% ../nbs/10_report.ipynb #4eb980a2
+def design_text(path) -> str:
+    "A line naming the design file `path` and the commit that fixed it (or that it is not committed as it stands)."
+    import subprocess
+    p = Path(path)
+    if not p.exists(): return f"Design: `{path}` not found."
+    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=p.parent)
+    log = git('log', '-1', '--format=%h (%cs)', '--', p.name).stdout.strip()
+    dirty = git('status', '--porcelain', '--', p.name).stdout.strip()
+    if not log or dirty: return f"Design: `{path}`, **not committed as it stands**: no commit fixed it before this run."
+    return f"Design: `{path}`, fixed by commit {log} before the run that reads the test split."
 
 # %% ../nbs/10_report.ipynb #fb000751
 def claims_figure(claims, rule: dict, datasets: list, path):
