@@ -52,7 +52,7 @@ repro-full: ## the default pipeline and every ablation row (pipeline.all_ablatio
 # `dvc exp show` prints a column for every key of params.yaml: this one shows what defines a design (the epochs, the
 # seeds) and each row's top-1, within 120 columns. Compare a budget: `dvc exp run -n e8 -S
 # datasets.synthdive.train.epochs=8`, then `make exp-show`.
-ROWS = $(BIN)/python -c "import yaml; print('|'.join(yaml.safe_load(open('params.yaml'))['pipeline']['main']))"
+ROWS = $(BIN)/python -c "import yaml; from dsts.report import claim_rows; print('|'.join(claim_rows(yaml.safe_load(open('params.yaml')))))"
 exp-show: $(STAMP) ## the experiments beside the committed run: each row's top-1, epochs, converged, seeds (dvc exp show)
 	@$(BIN)/dvc exp show --no-pager --drop '.*' --keep "^(Experiment|$$($(ROWS))|epochs|converged|pipeline\.seeds)$$"
 

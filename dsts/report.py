@@ -16,8 +16,8 @@ __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'pl
            'detectable_effect', 'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned',
            'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
            'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
-           'write_table', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text', 'claims_figure',
-           'plot_curves', 'read_metrics']
+           'write_table', 'claim_rows', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text',
+           'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -322,11 +322,17 @@ def write_table(folder, name: str, title: str, rows: list, notes=()):
     return df
 
 # %% ../nbs/10_report.ipynb #c7c9ba60
+def claim_rows(P: dict) -> list[str]:
+    "The rows of `pipeline.main` that a claim compares, in table order: the rows DVC shows by name."
+    named = {v for c in P['claims'].values() for v in (c['a'], c['b'])}
+    return [v for v in P['pipeline']['main'] if v in named]
+
 def design_metrics(runs: dict, P: dict, ds: str) -> dict:
-    "What DVC shows of benchmark `ds`: each main row's top-1 (points), epochs, rows converged, training minutes."
+    """What DVC shows of benchmark `ds`: the top-1 (points) of each row a claim compares, the epochs, and over every
+    main row how many converged and their training minutes."""
     rows = {v: runs[f'{ds}-{v}'] for v in P['pipeline']['main'] if f'{ds}-{v}' in runs}
     conv = [converged(m, P['verdict']['plateau']) for m in rows.values()]
-    return {**{v: round(100 * m['top1'], 2) for v, m in rows.items()},
+    return {**{v: round(100 * rows[v]['top1'], 2) for v in claim_rows(P) if v in rows},
             'epochs': max((m['epochs'] for m in rows.values()), default=0),
             'converged': f"{sum(c is True for c in conv)}/{len(conv)}",
             'minutes': round(sum(m.get('seconds', 0) for m in rows.values()) / 60, 1)}

@@ -318,9 +318,9 @@ def train_epoch(run: Run, epoch: int) -> dict:
 
 # %% ../nbs/08b_train.ipynb #9a5e8400
 def end_epoch(run: Run, rec: dict, seconds: float, on_epoch=None):
-    "Validation (if a val split is held out), the metrics line, the checkpoint and the `on_epoch` hook (rank 0)."
+    "The held-out top-1 (`train.heldout_each_epoch`), the metrics line, the checkpoint, the `on_epoch` hook (rank 0)."
     t = run.cfg['train']
-    held = 'val' if 'val' in run.loaders else 'test' if t['heldout_each_epoch'] else None
+    held = ('val' if 'val' in run.loaders else 'test') if t['heldout_each_epoch'] else None
     if held and run.rank == 0:
         pv = predict(run.model, run.loaders[held], run.device, t['amp'])
         rec[f'{held}_top1'] = classification_metrics(pv['probs'], pv['labels'])['top1']

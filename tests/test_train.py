@@ -1,7 +1,7 @@
 "Training at the command line: resume after SIGKILL, torchrun with 2 processes, determinism, errors before any work."
 import json, os, signal, subprocess, time
 import pytest, torch, yaml
-from conftest import run, BIN, TINY_SYNTH
+from conftest import run, BIN, TINY_SYNTH, ROOT
 
 TINY_RUN = dict(data=dict(frames=4), model=dict(dsts=dict(neurons=4, group=2, ratios=[0.0, 0.5, 1.0])),
                 train=dict(epochs=3, batch_size=8, progress=False))
@@ -139,3 +139,26 @@ def test_cuda_training_amp_channels_last(tmp_path, synth):
     assert '(1 process, cuda' in r.stdout
     m = json.loads((tmp_path/'gpu/metrics.json').read_text())
     assert 0 <= m['test']['top1'] <= 1
+
+
+def test_pilot_reads_validation_on_its_own_seeds_and_draws(tmp_path):
+    """tools/pilot.py: each pilot seed trains on its own draw and reads the validation split alone (the test file is
+    removed: it must not be opened), at the budget and at twice it; main seeds are refused before any work."""
+    from dsts.synth.cli import generate
+    generate(tmp_path/'synth', {**TINY_SYNTH, 'synthdive': dict(train_per_class=1, test_per_class=1, val_per_class=1,
+                                                                   draws=3)}, only=('synthdive',))
+    (tmp_path/'synth/synthdive/Diving48_V2_test.json').unlink()
+    root = str(tmp_path/'synth/synthdive')
+    P = dict(TINY_RUN, pipeline=dict(seeds=[0]), variants=dict(backbone=dict(model=dict(dsts=dict(enabled=False)))),
+             datasets=dict(synthdive=dict(data=dict(root=root, mode='uniform', val_split=True, per_seed_draw=True),
+                                          train=dict(epochs=1))))
+    (tmp_path/'params.yaml').write_text(yaml.safe_dump(P))
+    pilot = [str(BIN/'python'), str(ROOT/'tools/pilot.py'), '--params', 'params.yaml', '--dataset', 'synthdive',
+             '--rows', 'backbone', '--epochs', '1', '--jobs', '1']
+    bad = run(pilot + ['--seeds', '0', '2'], cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and 'are main seeds (pipeline.seeds)' in bad.stderr
+    run(pilot + ['--seeds', '1', '2', '--twice'], cwd=tmp_path)
+    e1, e2 = (json.loads((tmp_path/f'results/pilot/synthdive/backbone-e{e}.json').read_text()) for e in (1, 2))
+    assert sorted(e1['val']) == sorted(e2['val']) == ['1', '2'] and 'val_top1' in e1['seeds']['1'][0]
+    assert [len(c) for c in e2['seeds'].values()] == [2, 2] and 'val_top1' not in e2['seeds']['1'][0]   # final only
+    assert 'recorded already' in run(pilot + ['--seeds', '1', '2'], cwd=tmp_path).stdout

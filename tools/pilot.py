@@ -7,7 +7,8 @@ records before the main run (the positive control's deficit, the A/A control, wh
 
 Rows that build a searched architecture (st: arch) need their seed's search: it runs first, as stage `search` runs it
 (validation only), into artifacts/search/<dataset>/seed<k>/ for each seed that has none. Each row's curves go to
-results/pilot/<dataset>/<row>-e<epochs>.json (tools/learning_curve.py's format), read by nbs/design_synthdive.ipynb."""
+results/pilot/<dataset>/<row>-e<epochs>.json (tools/learning_curve.py's format; the runs at twice the budget read
+validation at their end only), read by nbs/design_synthdive.ipynb; a row already recorded is not run again."""
 import argparse, sys
 from pathlib import Path
 import dsts.config as C, dsts.train as T
@@ -36,8 +37,9 @@ def main(argv=None):
     out = Path('results/pilot')/a.dataset
     for e in [a.epochs, 2 * a.epochs] if a.twice else [a.epochs]:
         for r in a.rows:
+            if (out/f'{r}-e{e}.json').exists(): print(f'{r}-e{e}: recorded already'); continue
             learning_curve.main(['--dataset', a.dataset, '--variant', r, '--epochs', str(e), '--jobs', str(a.jobs),
                                  '--params', a.params, '--out', str(out/f'{r}-e{e}.json'),
-                                 '--seeds', *map(str, a.seeds)])
+                                 '--seeds', *map(str, a.seeds)] + ['--final-only'] * (e > a.epochs))
 
 if __name__ == '__main__': main()
