@@ -224,7 +224,7 @@ def test_plots_draw_offline_in_headless_chromium(tmp_path):
         errors = [e for e in drv.get_log('browser') if e['level'] == 'SEVERE']
     finally:
         drv.quit()
-    pl = yaml.safe_load((ROOT/'params.yaml').read_text())['pipeline']   # every row of dvc.yaml's train and ablate stages
+    pl = yaml.safe_load((ROOT/'params.yaml').read_text())['pipeline']   # the rows of the train and ablate stages
     rows = len(pl['datasets']) * len(pl['main']) + len(pl['ablation_dataset']) * len(pl['ablations'])   # a plot each
     assert page.count("vegaEmbed('#") == rows and state['drawn'] == rows, state
     assert state['imgs'] >= 4 and state['ok'] == state['imgs'], state
