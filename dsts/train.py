@@ -4,7 +4,7 @@
 
 # %% ../nbs/08b_train.ipynb #f1a7c1f2
 from __future__ import annotations
-import argparse, copy, json, math, os, sys, time
+import argparse, copy, dataclasses, json, math, os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -42,7 +42,7 @@ def seed_draw(ann: Annotations, seed: int) -> Annotations:
         raise ConfigError(f"{where('data.per_seed_draw')}: {ann.source} holds no training draw for seed {seed}; "
                           + (f"its draws are {have[0]}..{have[-1]} (synth.synthdive.draws)" if have
                              else "it has no draws: render it with synth.synthdive.draws"))
-    return Annotations(recs, ann.classes, ann.source, ann.flip_map, ann.mirror_safe)
+    return dataclasses.replace(ann, records=recs)
 
 def first_per_class(ann: Annotations, n: int) -> Annotations:
     "The first `n` videos of each class of `ann`, in file order; an error names a class with fewer."
@@ -53,8 +53,7 @@ def first_per_class(ann: Annotations, n: int) -> Annotations:
         c, k = next(iter(short.items()))
         raise ConfigError(f"{where('data.train_per_class')}={n}: {ann.source} holds fewer training videos in "
                           f"{len(short)} classes (e.g. {c!r}: {k})")
-    return Annotations([r for c in sorted(by) for r in by[c][:n]], ann.classes, ann.source, ann.flip_map,
-                       ann.mirror_safe)
+    return dataclasses.replace(ann, records=[r for c in sorted(by) for r in by[c][:n]])
 
 def make_loaders(cfg: dict) -> dict:
     "`train`, `test` (and `val`, `search`) loaders of the run; the training batch is global over the processes."

@@ -160,15 +160,17 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
                          f"(dive_classes())")
     if not isinstance(draws, int) or draws < 1: raise ValueError(f"draws={draws!r}: allowed are integers >= 1")
     classes = [every[i] for i in ids]
-    plans = {'train': [(16 * k, train_per_class, k) for k in range(draws)], 'test': [(1, test_per_class, None)],
-             'validation': [(2, val_per_class, None)] if val_per_class else []}
+    code = SPLIT_CODES
+    plans = {'train': [(code['train'] + 16 * k, train_per_class, k) for k in range(draws)],
+             'test': [(code['test'], test_per_class, None)],
+             'validation': [(code['validation'], val_per_class, None)] if val_per_class else []}
     with atomic_dir(out) as tmp:
         jobs = []
         for split, parts in plans.items():
             if not parts: continue
             entries = []
-            for code, per, draw in parts:
-                for label, vseed in split_plan(seed, code, len(classes), per):
+            for split_code, per, draw in parts:
+                for label, vseed in split_plan(seed, split_code, len(classes), per):
                     c = classes[label]
                     name = f'{split}_{len(entries):05d}'
                     entries.append(dict(vid_name=name, label=label, start_frame=0, end_frame=frames)
