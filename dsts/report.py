@@ -13,8 +13,8 @@ from .core import atomic_write, save_figure
 # %% auto #0
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'half_width',
            'paired_interval', 'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle',
-           'detectable_effect', 'paired_verdict', 'per_seed', 'paired_by_seed', 'module_change', 'learned',
-           'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
+           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'per_seed', 'paired_by_seed', 'module_change',
+           'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
            'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
            'write_table', 'claim_rows', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text',
            'claims_figure', 'plot_curves', 'read_metrics']
@@ -123,6 +123,14 @@ def paired_verdict(a, b, min_effect: float) -> dict:
                 same_again=round(verdict_rates(p['mean'], p['sd'], p['n'], min_effect)[word], 4),
                 seeds_needed=seeds_to_settle(p['mean'], p['sd'], min_effect),
                 detectable_80=detectable_effect(p['sd'], p['n']))
+
+# %% ../nbs/10_report.ipynb #b79c0739
+def paired_sd_at(sd: float, diffs, discordant, n_from: int, n_to: int) -> float:
+    """The spread of paired differences on `n_to` evaluation clips, from `sd` read on `n_from` clips: each seed's
+    difference `diffs` and share of `discordant` clips (exactly one model right) estimate the split's sampling
+    variance (q - d^2)/n, which is taken out at `n_from` and put back at `n_to`."""
+    m = float(np.mean(np.asarray(discordant, float) - np.asarray(diffs, float) ** 2))
+    return float(np.sqrt(max(sd ** 2 - m / n_from, 0.0) + m / n_to))
 
 # %% ../nbs/10_report.ipynb #fb31378f
 def per_seed(m: dict, key: str='per_seed') -> dict:

@@ -9,12 +9,25 @@ epoch and at the end.
       --root /tmp/cal/synthdive --set data.per_seed_draw=false
 
 writes {dataset, variant, per_class, epochs, sets, seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
-val: {seed: final val top-1}} to --out (default:
+val: {seed: final val top-1}, correct: {seed: '0110...', one character per validation clip in the split's order:
+whether the final model's prediction is right}} to --out (default:
 results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json); the runs' checkpoints go to a temporary
 folder."""
 import argparse, json, tempfile
 from pathlib import Path
 import dsts.config as C, dsts.train as T
+from dsts.data.datasets import make_dataset, VideoLoader
+from dsts.evaluate import load_trained
+from dsts.metrics import predict
+
+def correct_clips(ck_path) -> str:
+    """Which validation clips the trained model of `ck_path` gets right, '0'/'1' per clip in the split's order: two
+    rows' strings on the same seed give their discordant clips, the validation split's share of their paired spread."""
+    model, ck = load_trained(ck_path)
+    cfg = C.run_config(ck['config'])
+    ds = make_dataset(cfg, 'val', train=False)
+    pr = predict(model, VideoLoader(ds, max(1, cfg['train']['batch_size'] // ds.views), shuffle=False))
+    return ''.join('1' if c else '0' for c in (pr['probs'].argmax(1) == pr['labels']).tolist())
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog=__doc__.split('\n\n', 1)[1],
@@ -43,12 +56,14 @@ def main(argv=None):
     out = Path(a.out or f'results/calibration/curve-{a.dataset}-{a.variant}-{per}-e{a.epochs}.json')
     with tempfile.TemporaryDirectory() as tmp:
         ms = T.train_seeds(cfg, tmp, a.seeds, jobs=a.jobs, log=lambda s: None, progress=f'{a.variant} e{a.epochs}')
+        correct = {s: correct_clips(Path(tmp)/f'seed{s}'/'checkpoint.pt') for s in a.seeds}
     keep = ('epoch', 'loss', 'top1', 'val_top1')
     curves = {s: [{('train_top1' if k == 'top1' else k): h[k] for k in keep if k in h} | dict(seconds=sec)
                   for h, sec in zip(m['history'], m['epoch_seconds'])] for s, m in zip(a.seeds, ms)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(dataset=a.dataset, variant=a.variant, per_class=per, epochs=a.epochs, sets=sets,
-                                   seeds=curves, val={s: m['val']['top1'] for s, m in zip(a.seeds, ms)}), indent=1))
+                                   seeds=curves, val={s: m['val']['top1'] for s, m in zip(a.seeds, ms)},
+                                   correct=correct), indent=1))
     print(json.dumps({s: [round(e['val_top1'], 4) for e in c if 'val_top1' in e] or round(ms[i]['val']['top1'], 4)
                       for i, (s, c) in enumerate(curves.items())}))
 
