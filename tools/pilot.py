@@ -7,9 +7,11 @@ records before the main run (the positive control's deficit, the A/A control, wh
 
 Rows that build a searched architecture (st: arch) need their seed's search: it runs first, as stage `search` runs it
 (validation only), into artifacts/search/<dataset>/seed<k>/ for each seed that has none. Each row's curves go to
-results/pilot/<dataset>/<row>-e<epochs>.json (tools/learning_curve.py's format; the runs at twice the budget read
+results/pilot/<design>/<row>-e<epochs>.json, <design> the name in the file params.yaml:pipeline.design names (else the
+dataset's name; tools/learning_curve.py's format; the runs at twice the budget read
 validation at their end only), read by nbs/design_synthdive.ipynb; a row already recorded is not run again."""
 import argparse, sys
+import yaml
 from pathlib import Path
 import dsts.config as C, dsts.train as T
 sys.path.insert(0, str(Path(__file__).parent))
@@ -36,7 +38,8 @@ def main(argv=None):
     if todo:   # the rows' own searches, as stage search runs them
         cfg = C.pipeline_config(a.params, a.dataset, stage='search')
         T.train_seeds(cfg, C.SEARCH_DIR/a.dataset, todo, a.jobs, progress=f'search {a.dataset}', log=lambda s: None)
-    out = Path('results/pilot')/a.dataset
+    design = P['pipeline'].get('design')
+    out = Path('results/pilot')/(yaml.safe_load(Path(design).read_text())['design'] if design else a.dataset)
     for e in [a.epochs, 2 * a.epochs] if a.twice else [a.epochs]:
         for r in a.rows:
             if (out/f'{r}-e{e}.json').exists(): print(f'{r}-e{e}: recorded already'); continue
