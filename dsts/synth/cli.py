@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
 from ..core import ConfigError, merge_defaults, load_params, atomic_json, where, params_source
-from .dive import make_synthdive
+from .dive import make_synthdive, dive_nuisance
 from .something import make_synthsomething
 
 # %% auto #0
@@ -19,7 +19,8 @@ SYNTH_DEFAULTS = dict(
     frames=24,       # frames per video (clips sample fewer, see data.frames)
     size=32,         # frame height = width (32 default, 64 option)
     workers=2,       # rendering processes
-    synthdive=dict(train_per_class=32, test_per_class=6, val_per_class=0, draws=1),   # see make_synthdive
+    synthdive=dict(train_per_class=32, test_per_class=6, val_per_class=0, draws=1,   # see make_synthdive
+                   nuisance={}),   # overrides of dsts.synth.dive.NUISANCE (camera and background ranges)
     synthsomething=dict(train_per_class=24, val_per_class=8, test_per_class=2, ext='.webm'),
 )
 BENCHMARKS = ('synthdive', 'synthsomething')
@@ -37,6 +38,8 @@ def synth_config(section: dict|None=None) -> dict:
             least = 0 if (b, k) == ('synthdive', 'val_per_class') else 1   # SynthDive's validation split is optional
             if (k.endswith('per_class') or k == 'draws') and (not isinstance(v, int) or v < least):
                 raise ConfigError(f"{where(f'synth.{b}.{k}')} must be an integer >= {least}, got {v!r}")
+    try: dive_nuisance(cfg['synthdive']['nuisance'])
+    except ValueError as e: raise ConfigError(f"{where('synth.synthdive.nuisance')}: {e}") from None
     if cfg['synthsomething']['ext'] not in ('.webm', '.mp4'):
         raise ConfigError(f"{where('synth.synthsomething.ext')} must be .webm or .mp4, got "
                           f"{cfg['synthsomething']['ext']!r}")

@@ -11,8 +11,8 @@ from ..core import atomic_json, atomic_dir
 from .render import pixel_grid, downsample, capsule, paint, texture, finish, render_all, split_plan
 
 # %% auto #0
-__all__ = ['TAKEOFFS', 'SOMERSAULTS', 'TWISTS', 'POSITIONS', 'TWIST_POSITION', 'CLIP_FRAMES', 'MAX_TURN', 'SPLIT_CODES',
-           'VERSION', 'dive_classes', 'flight', 'render_dive', 'make_synthdive']
+__all__ = ['TAKEOFFS', 'SOMERSAULTS', 'TWISTS', 'POSITIONS', 'TWIST_POSITION', 'CLIP_FRAMES', 'MAX_TURN', 'NUISANCE',
+           'SPLIT_CODES', 'VERSION', 'dive_classes', 'flight', 'dive_nuisance', 'render_dive', 'make_synthdive']
 
 # %% ../../nbs/02a_synth.dive.ipynb #6cbfe8b1
 # (facing: +1 away from the board, rotation: +1 toward the front)
@@ -67,12 +67,35 @@ def flight(rng: np.random.Generator, takeoff: str, somersaults: int, frames: int
     w = (1 - c) * p + c * (3 * p**2 - 2 * p**3)
     return dict(t0=t0, dur=dur, c=c, p=p, theta=-facing * rot * somersaults * np.pi * w)
 
+# The ranges the camera and the background are drawn from, per video: zoom (a factor), camera roll (+- degrees),
+# camera offset from the hip (+- a fraction of the frame), background texture contrast. These are version 2's; a
+# benchmark widens them as data (params.yaml: synth.synthdive.nuisance), and version.json records what it used.
+NUISANCE = dict(zoom=(1.3, 2.0), roll=15., offset=0.1, sky_contrast=(0.03, 0.12))
+_NUISANCE_BOUNDS = dict(zoom=(0.5, 4.0), roll=(0., 90.), offset=(0., 0.5), sky_contrast=(0., 0.5))
+
+def dive_nuisance(overrides: dict|None=None) -> dict:
+    "`NUISANCE` with `overrides` merged in, each key and value checked (a clear `ValueError` names what is allowed)."
+    n = dict(NUISANCE)
+    for k, v in (overrides or {}).items():
+        if k not in NUISANCE: raise ValueError(f"nuisance '{k}' unknown; allowed: {', '.join(NUISANCE)}")
+        lo, hi = _NUISANCE_BOUNDS[k]
+        pair = isinstance(NUISANCE[k], tuple)
+        vals = list(v) if pair and isinstance(v, (list, tuple)) else [v]
+        ok = len(vals) == (2 if pair else 1) and all(isinstance(x, (int, float)) and lo <= x <= hi for x in vals)
+        if not ok or (pair and vals[0] > vals[1]):
+            want = f'[low, high] with {lo} <= low <= high <= {hi}' if pair else f'a number in [{lo}, {hi}]'
+            raise ValueError(f"nuisance {k}={v!r}: allowed is {want}")
+        n[k] = tuple(float(x) for x in vals) if pair else float(vals[0])
+    return n
+
 def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed: int=0,
                 frames: int=24, # frames in the video
                 size: int=32, # height = width in pixels
                 ss: int=1, # supersampling factor (edges are already anti-aliased by the soft coverage)
+                nuisance: dict|None=None, # overrides of `NUISANCE` (the ranges of camera and background)
                ) -> np.ndarray:
     "One SynthDive video (frames, size, size, 3) uint8 for the given attributes; all nuisances drawn from `seed`."
+    nz = dive_nuisance(nuisance)
     if takeoff not in TAKEOFFS: raise ValueError(f"takeoff '{takeoff}' unknown; allowed: {', '.join(TAKEOFFS)}")
     if position not in POSITIONS: raise ValueError(f"position '{position}' unknown; allowed: {', '.join(POSITIONS)}")
     if somersaults not in SOMERSAULTS:
@@ -97,16 +120,16 @@ def render_dive(takeoff: str, somersaults: int, twists: int, position: str, seed
     hip_xy = np.stack([hip_x, hip_y], -1)
     # the camera follows the diver, as Diving48's broadcast footage does: zoomed in, centred on the hip plus an offset,
     # and rolled (a tilted camera), so that neither where the diver is nor which way is up gives the answer away
-    zoom, roll = rng.uniform(1.3, 2.0), np.deg2rad(rng.uniform(-15, 15))
+    zoom, roll = rng.uniform(*nz['zoom']), np.deg2rad(rng.uniform(-nz['roll'], nz['roll']))
     R = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]], np.float32)
-    cam = np.stack([hip_x, S - hip_y], -1) + S * rng.uniform(-0.1, 0.1, 2)
+    cam = np.stack([hip_x, S - hip_y], -1) + S * rng.uniform(-nz['offset'], nz['offset'], 2)
     def view(P): return ((P - cam[:, None]) * zoom) @ R.T + S / 2      # world points (T, K, 2) -> pixels of each frame
     def fixed(x, y): return view(np.array([[x, y]]))[:, 0]              # a point of the scene -> (T, 2) pixels
     def on_body(P): return view(_place(P, facing, theta, hip_xy, S))    # body-frame points (T, K, 2) -> pixels
     # world coords of every pixel (the inverse of `view`)
     u, v = (g - S / 2 for g in (gx, gy))
     wx, wy = (cam[:, i, None, None] + (R[0, i] * u + R[1, i] * v) / zoom for i in range(2))
-    sky = texture(rng, wx, wy, contrast=rng.uniform(0.03, 0.12), base=(0.1, 0.45))   # darker than the diver
+    sky = texture(rng, wx, wy, contrast=rng.uniform(*nz['sky_contrast']), base=(0.1, 0.45))   # darker than the diver
 
     img = sky.copy()
     pool = wy > water
@@ -151,6 +174,7 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
                    workers: int=2, # rendering processes
                    classes: list[int] | None=None, # ids of `dive_classes()` to render (default: all 48), relabelled
                                                    # 0..n-1 in this order
+                   nuisance: dict|None=None, # overrides of `NUISANCE` (synth.synthdive.nuisance)
                   ) -> Path:
     "Generate SynthDive under `out` (atomically replaced) and return it."
     out, every = Path(out), dive_classes()
@@ -159,6 +183,7 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
         raise ValueError(f"classes={classes}: allowed are distinct class ids from 0 to {len(every) - 1} "
                          f"(dive_classes())")
     if not isinstance(draws, int) or draws < 1: raise ValueError(f"draws={draws!r}: allowed are integers >= 1")
+    nz = dive_nuisance(nuisance)
     classes = [every[i] for i in ids]
     code = SPLIT_CODES
     plans = {'train': [(code['train'] + 16 * k, train_per_class, k) for k in range(draws)],
@@ -176,13 +201,14 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
                     entries.append(dict(vid_name=name, label=label, start_frame=0, end_frame=frames)
                                    | ({} if draw is None else dict(draw=draw)))
                     kw = {k: c[k] for k in ('takeoff', 'somersaults', 'twists', 'position')}
-                    jobs.append((render_dive, tmp/'rgb'/f'{name}.mp4', kw | dict(seed=vseed, frames=frames, size=size)))
+                    jobs.append((render_dive, tmp/'rgb'/f'{name}.mp4', kw | dict(seed=vseed, frames=frames, size=size, nuisance=nz)))
             atomic_json(tmp/f'Diving48_V2_{split}.json', entries)
         atomic_json(tmp/'Diving48_vocab.json', [c['vocab'] for c in classes])
         atomic_json(tmp/'classes.json',
                     [dict(id=i, **{k: c[k] for k in ('takeoff', 'somersaults', 'twists', 'position')})
                                           for i, c in enumerate(classes)])
-        atomic_json(tmp/'version.json', dict(generator=VERSION, seed=seed, draws=draws, frames=frames, size=size))
+        atomic_json(tmp/'version.json', dict(generator=VERSION, seed=seed, draws=draws, frames=frames, size=size,
+                                              nuisance=nz))
         (tmp/'rgb').mkdir()
         render_all(jobs, workers, desc='SynthDive')
     return out
