@@ -201,7 +201,8 @@ def make_synthdive(out, seed: int=0, # base seed: every video's seed derives fro
                     entries.append(dict(vid_name=name, label=label, start_frame=0, end_frame=frames)
                                    | ({} if draw is None else dict(draw=draw)))
                     kw = {k: c[k] for k in ('takeoff', 'somersaults', 'twists', 'position')}
-                    jobs.append((render_dive, tmp/'rgb'/f'{name}.mp4', kw | dict(seed=vseed, frames=frames, size=size, nuisance=nz)))
+                    jobs.append((render_dive, tmp/'rgb'/f'{name}.mp4',
+                                 kw | dict(seed=vseed, frames=frames, size=size, nuisance=nz)))
             atomic_json(tmp/f'Diving48_V2_{split}.json', entries)
         atomic_json(tmp/'Diving48_vocab.json', [c['vocab'] for c in classes])
         atomic_json(tmp/'classes.json',
