@@ -161,6 +161,7 @@ def test_pilot_reads_validation_on_its_own_seeds_and_draws(tmp_path):
     e1, e2 = (json.loads((tmp_path/f'results/pilot/synthdive/backbone-e{e}.json').read_text()) for e in (1, 2))
     assert sorted(e1['val']) == sorted(e2['val']) == ['1', '2'] and 'val_top1' in e1['seeds']['1'][0]
     assert [len(c) for c in e2['seeds'].values()] == [2, 2] and 'val_top1' not in e2['seeds']['1'][0]   # final only
+    assert e1['benchmark'] == json.loads((tmp_path/'synth/synthdive/version.json').read_text())   # what it read
     nval = len(json.loads((tmp_path/'synth/synthdive/Diving48_V2_validation.json').read_text()))
     for e in (e1, e2):   # one character per validation clip, as many right as the top-1 says
         for s, c in e['correct'].items():

@@ -8,7 +8,8 @@ epoch and at the end.
   python tools/learning_curve.py --dataset synthdive --variant backbone --epochs 16 --per-class 120 \\
       --root /tmp/cal/synthdive --set data.per_seed_draw=false
 
-writes {dataset, variant, per_class, epochs, sets, seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
+writes {dataset, variant, per_class, epochs, sets, benchmark (the data folder's version.json: generator version, seed,
+nuisance ranges), seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
 val: {seed: final val top-1}, correct: {seed: '0110...', one character per validation clip in the split's order:
 whether the final model's prediction is right}} to --out (default:
 results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json); the runs' checkpoints go to a temporary
@@ -61,7 +62,10 @@ def main(argv=None):
     curves = {s: [{('train_top1' if k == 'top1' else k): h[k] for k in keep if k in h} | dict(seconds=sec)
                   for h, sec in zip(m['history'], m['epoch_seconds'])] for s, m in zip(a.seeds, ms)}
     out.parent.mkdir(parents=True, exist_ok=True)
+    meta = Path(cfg['data']['root'])/'version.json'
+    bench = json.loads(meta.read_text()) if meta.exists() else None   # what the data was rendered from
     out.write_text(json.dumps(dict(dataset=a.dataset, variant=a.variant, per_class=per, epochs=a.epochs, sets=sets,
+                                   benchmark=bench,
                                    seeds=curves, val={s: m['val']['top1'] for s, m in zip(a.seeds, ms)},
                                    correct=correct), indent=1))
     print(json.dumps({s: [round(e['val_top1'], 4) for e in c if 'val_top1' in e] or round(ms[i]['val']['top1'], 4)
