@@ -13,11 +13,11 @@ from .core import atomic_write, save_figure
 # %% auto #0
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'half_width',
            'paired_interval', 'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle',
-           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'per_seed', 'paired_by_seed', 'module_change',
-           'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
-           'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
-           'write_table', 'claim_rows', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text',
-           'claims_figure', 'plot_curves', 'read_metrics']
+           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'pilot_pair', 'per_seed', 'paired_by_seed',
+           'module_change', 'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs',
+           'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'stage_minutes_figure',
+           'design_minutes_figure', 'pm', 'row_cells', 'write_table', 'claim_rows', 'design_metrics', 'claims_markdown',
+           'budget_line', 'design_text', 'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -131,6 +131,19 @@ def paired_sd_at(sd: float, diffs, discordant, n_from: int, n_to: int) -> float:
     variance (q - d^2)/n, which is taken out at `n_from` and put back at `n_to`."""
     m = float(np.mean(np.asarray(discordant, float) - np.asarray(diffs, float) ** 2))
     return float(np.sqrt(max(sd ** 2 - m / n_from, 0.0) + m / n_to))
+
+# %% ../nbs/10_report.ipynb #f8986d2e
+def pilot_pair(a: dict, b: dict, seeds, n_val: int, n_test: int) -> dict|None:
+    """Paired validation differences `a - b` of two learning-curve records over `seeds` (None unless both hold every
+    seed), each seed's share of discordant clips (None without per-clip records), the spread on validation (`sd_val`)
+    and moved to the test split's `n_test` clips (`sd_test`, `paired_sd_at`)."""
+    if not all(str(s) in a.get('val', {}) and str(s) in b.get('val', {}) for s in seeds): return None
+    d = [a['val'][str(s)] - b['val'][str(s)] for s in seeds]
+    q = ([float(np.mean([x != y for x, y in zip(a['correct'][str(s)], b['correct'][str(s)])])) for s in seeds]
+         if 'correct' in a and 'correct' in b else None)
+    sd = float(np.std(d, ddof=1)) if len(d) > 1 else float('nan')
+    return dict(d=d, mean=float(np.mean(d)), sd_val=sd, discordant=q,
+                sd_test=paired_sd_at(sd, d, q, n_val, n_test) if q and len(d) > 1 else None)
 
 # %% ../nbs/10_report.ipynb #fb31378f
 def per_seed(m: dict, key: str='per_seed') -> dict:
