@@ -8,13 +8,13 @@ import json, math
 from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
-from .core import atomic_write, save_figure
+from .core import atomic_write, save_figure, yaml_load
 
 # %% auto #0
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'half_width',
            'paired_interval', 'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle',
-           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'pilot_pair', 'per_seed', 'paired_by_seed',
-           'module_change', 'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs',
+           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'pilot_pair', 'record_setting', 'per_seed',
+           'paired_by_seed', 'module_change', 'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs',
            'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'stage_minutes_figure',
            'design_minutes_figure', 'pm', 'row_cells', 'write_table', 'claim_rows', 'design_metrics', 'claims_markdown',
            'budget_line', 'design_text', 'claims_figure', 'plot_curves', 'read_metrics']
@@ -144,6 +144,12 @@ def pilot_pair(a: dict, b: dict, seeds, n_val: int, n_test: int) -> dict|None:
     sd = float(np.std(d, ddof=1)) if len(d) > 1 else float('nan')
     return dict(d=d, mean=float(np.mean(d)), sd_val=sd, discordant=q,
                 sd_test=paired_sd_at(sd, d, q, n_val, n_test) if q and len(d) > 1 else None)
+
+# %% ../nbs/10_report.ipynb #3556e96b
+def record_setting(r: dict, key: str, default=None):
+    "The value a learning-curve record `r` was run with for `key` (its `--set key=...` override), else `default`."
+    sets = dict(s.split('=', 1) for s in r.get('sets', []))
+    return yaml_load(sets[key]) if key in sets else default
 
 # %% ../nbs/10_report.ipynb #fb31378f
 def per_seed(m: dict, key: str='per_seed') -> dict:
