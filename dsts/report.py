@@ -13,11 +13,12 @@ from .core import atomic_write, save_figure, yaml_load
 # %% auto #0
 __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'plateau_cell', 't_quantile', 'half_width',
            'paired_interval', 'welch_interval', 'describe', 'verdict_word', 'verdict_rates', 'seeds_to_settle',
-           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'pilot_pair', 'record_setting', 'per_seed',
-           'paired_by_seed', 'module_change', 'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs',
-           'comparison_text', 'claim_lines', 'epoch_seconds', 'price_minutes', 'stage_minutes_figure',
-           'design_minutes_figure', 'pm', 'row_cells', 'write_table', 'claim_rows', 'design_metrics', 'claims_markdown',
-           'budget_line', 'design_text', 'claims_figure', 'plot_curves', 'read_metrics']
+           'detectable_effect', 'paired_verdict', 'paired_sd_at', 'pilot_pair', 'record_setting', 'at_key',
+           'design_disagreements', 'pilot_status', 'pilot_lines', 'per_seed', 'paired_by_seed', 'module_change',
+           'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
+           'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
+           'write_table', 'claim_rows', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text',
+           'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
 def heldout_key(m: dict) -> str|None:
@@ -150,6 +151,123 @@ def record_setting(r: dict, key: str, default=None):
     "The value a learning-curve record `r` was run with for `key` (its `--set key=...` override), else `default`."
     sets = dict(s.split('=', 1) for s in r.get('sets', []))
     return yaml_load(sets[key]) if key in sets else default
+
+# %% ../nbs/10_report.ipynb #16dd475c
+def at_key(d: dict, key: str):
+    "The value at a dotted `key` of nested dicts (`'train.epochs'`), or None where a part is missing."
+    for k in key.split('.'): d = d.get(k) if isinstance(d, dict) else None
+    return d
+
+def design_disagreements(design: dict, P: dict, where: str='the design file') -> list[str]:
+    """Every key where the params `P` would not run what `design` fixes (empty: they agree): the benchmark's render
+    (`synth.<dataset>`) and data (`datasets.<dataset>.data`), the budget (`datasets.<dataset>.train`), the rows, the
+    main seeds, the rule's margin, the claims, the positive control and its handicap (`variants.<b>`); and seeds: every
+    pilot seed apart from the main seeds, every seed with a draw of its own."""
+    ds, b, pos = design['dataset'], design['benchmark'], design['controls']['positive']
+    keys = [*((f'benchmark.render.{k}', f'synth.{ds}.{k}') for k in b['render']),
+            *((f'benchmark.data.{k}', f'datasets.{ds}.data.{k}') for k in b['data']),
+            *((f'budget.{k}', f'datasets.{ds}.train.{k}') for k in design['budget']),
+            ('rows', 'pipeline.main'), ('seeds.main', 'pipeline.seeds'), ('rule.min_effect', 'verdict.min_effect'),
+            *((f'controls.positive.{k}', f'positive_control.{k}') for k in ('a', 'b')),
+            ('controls.positive.pilot_deficit', 'positive_control.pilot'),
+            *((f'controls.positive.handicap.{k}', f"variants.{pos['b']}.{k}") for k in pos['handicap'])]
+    out = [f"{where} {d} is {at_key(design, d)!r}, params.yaml {p} is {at_key(P, p)!r}"
+           for d, p in keys if at_key(design, d) != at_key(P, p)]
+    if design['claims'] != list(P.get('claims', {})):
+        out.append(f"{where} claims {design['claims']}, params.yaml claims {list(P.get('claims', {}))}")
+    seeds = design['seeds']
+    if set(seeds['pilot']) & set(seeds['main']): out.append(f"{where}: pilot seeds {seeds['pilot']} overlap the main "
+                                                            f"seeds {seeds['main']}")
+    if max(seeds['main'] + seeds['pilot']) >= b['render']['draws']:
+        out.append(f"{where}: a seed without a draw of its own ({b['render']['draws']} draws)")
+    return out
+
+
+# %% ../nbs/10_report.ipynb #93f0b1af
+def pilot_status(design: dict, runs: dict, P: dict, n_val: int, n_test: int) -> dict:
+    """What the pilot of `design` (a design file, read) has measured, held against what the file states. `runs`: the
+    pilot's records by name (`<row>-e<epochs>`, tools/pilot.py; `<row>-main-e<E>`: the A/A row on the main seeds, on
+    validation). Returns the budget `E`; `positive`: the control's `pilot_pair` on the pilot seeds with its paired
+    verdict, whether its deficit is of the claims' size (2-5 points), the effect read "holds" 80% of the time at the
+    main seeds (from the pair's spread moved to the test split's `n_test` clips) and the fewest seeds at which that is
+    at most 3 points (None until both rows are recorded); `handicaps`: every recorded handicap (`<b>*-e<E>`) as the
+    positive row minus it per pilot seed; `claims`: each claim's pilot_pair on the convergence seeds where both rows
+    ran; `aa`: the A/A row's Welch interval between its two sets of seeds and the rule's word (None until recorded);
+    `moved`: row -> mean move of validation top-1 at twice the budget on the convergence seeds; `unconverged`;
+    `missing`: records and design fields the pilot has still to fill; `stated`: fields of the design file that disagree
+    with the records; `complete`: the main run may start."""
+    E, pos, aa, rule = design['budget']['epochs'], *(design['controls'][k] for k in ('positive', 'aa')), P['verdict']
+    def val(name): return {int(s): v for s, v in runs.get(name, {}).get('val', {}).items()}
+    def pair(ra, rb, seeds):
+        return pilot_pair(runs.get(f'{ra}-e{E}', {}), runs.get(f'{rb}-e{E}', {}), seeds, n_val, n_test)
+    out = dict(E=E, positive=None, aa=None)
+    if pc := pair(pos['a'], pos['b'], pos['pilot_seeds']):
+        sd, n_main = (pc['sd_test'] if pc['sd_test'] is not None else pc['sd_val']), len(design['seeds']['main'])
+        out['positive'] = dict(pc, in_range=0.02 <= pc['mean'] <= 0.05, verdict=paired_verdict(
+            *([val(f'{r}-e{E}')[s] for s in pos['pilot_seeds']] for r in (pos['a'], pos['b'])), rule['min_effect']),
+            detectable_80=detectable_effect(sd, n_main),
+            seeds_needed=next((k for k in range(3, 41) if detectable_effect(sd, k) <= 0.03), None))
+    out['handicaps'] = {k: [val(f"{pos['a']}-e{E}")[s] - v for s, v in val(k).items() if s in val(f"{pos['a']}-e{E}")]
+                        for k in sorted(runs) if k.startswith(pos['b']) and k.endswith(f'-e{E}')}
+    conv = design['convergence']['seeds']
+    out['claims'] = {c: (r['a'], r['b'], p) for c, r in P['claims'].items() if (p := pair(r['a'], r['b'], conv))}
+    g = [[val(name).get(s) for s in seeds] for name, seeds in zip((f"{aa['row']}-main-e{E}", f"{aa['row']}-e{E}"),
+                                                                    aa['seeds'])]
+    if None not in g[0] + g[1]:
+        w = welch_interval(*describe(g[0]), *describe(g[1]))
+        out['aa'] = dict(w, verdict=str(verdict_word(w['lo'], w['hi'], rule['min_effect'])))
+    out['moved'] = {r: float(np.mean([val(f'{r}-e{2 * E}')[s] - val(f'{r}-e{E}')[s] for s in conv]))
+                    for r in design['rows'] if all(s in val(f'{r}-e{k}') for k in (E, 2 * E) for s in conv)}
+    out['unconverged'] = {r: m for r, m in out['moved'].items() if abs(m) >= rule['plateau']}
+    p = out['positive'] or {}
+    measured = {'controls.positive.pilot_deficit': round(p['mean'], 4) if p else None,
+                'controls.aa.verdict': out['aa'] and out['aa']['verdict'],
+                'power.detectable_80': round(p['detectable_80'], 4) if p else None,
+                'power.seeds_needed': p.get('seeds_needed'),
+                **{f'convergence.moved.{r}': round(m, 4) for r, m in out['moved'].items()}}
+    stated = lambda key: at_key(design, key)
+    out['stated'] = [f"{k}: the design file states {stated(k)!r}, the records measure {v!r}"
+                     for k, v in measured.items() if stated(k) is not None and stated(k) != v]
+    out['missing'] = ([f'{r}-e{k}' for r in design['rows'] for k in (E, 2 * E) if f'{r}-e{k}' not in runs]
+                      + [k for k in list(measured)[:4] if stated(k) is None]
+                      + ([] if not p or p['in_range'] else ['a positive control of the claims size (2-5 points)']))
+    out['complete'] = not (out['missing'] or out['unconverged'] or out['stated'])
+    return out
+
+def pilot_lines(st: dict, design: dict) -> list[str]:
+    "`pilot_status` as lines of text, in the order a design notebook reads them."
+    E, pos, out = st['E'], design['controls']['positive'], []
+    pm = lambda x: f'{100 * x:+.2f}'
+    if p := st['positive']:
+        v = p['verdict']
+        out += [f"positive control, {pos['a']} - {pos['b']} on pilot seeds {pos['pilot_seeds']} (validation): "
+                f"{pm(v['mean'])} [{pm(v['lo'])}, {pm(v['hi'])}] {v['verdict']}; per seed "
+                + ', '.join(f'{100 * x:+.1f}' for x in p['d'])
+                + ('' if p['in_range'] else '; NOT of the claims size (2-5 points): choose another handicap'),
+                f"paired spread {100 * p['sd_val']:.2f} points on validation" + (
+                    f", {100 * p['sd_test']:.2f} on the test split (clips where one is right: "
+                    + ', '.join(f'{100 * x:.0f}%' for x in p['discordant']) + ')' if p['sd_test'] is not None else
+                    ' (no per-clip record: the validation spread, an overestimate)'),
+                f"80% power at {len(design['seeds']['main'])} main seeds: {100 * p['detectable_80']:.2f} points; "
+                f"at most 3 points from {p['seeds_needed']} seeds on"]
+    else: out.append(f"positive control: {pos['a']}-e{E} and {pos['b']}-e{E} not yet both recorded on the pilot seeds")
+    out += [f"{k}: {pos['a']} minus it, per pilot seed: " + ', '.join(f'{100 * x:+.1f}' for x in d) + ' points'
+            for k, d in st['handicaps'].items()]
+    out += [f"{c} ({ra} - {rb}) on the convergence seeds: {pm(p['mean'])}, spread {100 * p['sd_val']:.2f} (validation)"
+            + (f", {100 * p['sd_test']:.2f} (test split)" if p['sd_test'] is not None else '')
+            for c, (ra, rb, p) in st['claims'].items()]
+    aa = design['controls']['aa']
+    out.append(f"A/A, {aa['row']} on seeds {aa['seeds'][0]} vs {aa['seeds'][1]} (validation): " + (
+        f"{pm(st['aa']['mean'])} [{pm(st['aa']['lo'])}, {pm(st['aa']['hi'])}] {st['aa']['verdict']}" if st['aa']
+        else 'not run yet'))
+    out += [f"{r}: twice the budget ({2 * E} epochs) moves validation top-1 by {pm(m)} points"
+            + ('' if r not in st['unconverged'] else ': NOT CONVERGED') for r, m in st['moved'].items()]
+    out += [f"the design file disagrees with the records: {s}" for s in st['stated']]
+    out.append('the design is complete: the main run may start' if st['complete'] else
+               'not complete: the main run must wait' + (f" for {', '.join(st['missing'])}" if st['missing'] else '')
+               + ('; the budget has not converged' if st['unconverged'] else ''))
+    return out
+
 
 # %% ../nbs/10_report.ipynb #fb31378f
 def per_seed(m: dict, key: str='per_seed') -> dict:
