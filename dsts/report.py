@@ -16,8 +16,8 @@ __all__ = ['VERDICTS', 'heldout_key', 'heldout_curve', 'moves', 'converged', 'pl
            'detectable_effect', 'paired_verdict', 'paired_sd_at', 'pilot_pair', 'record_setting', 'at_key',
            'design_disagreements', 'pilot_status', 'pilot_lines', 'per_seed', 'paired_by_seed', 'module_change',
            'learned', 'effect_text', 'verdict_text', 'claim_results', 'compare_runs', 'comparison_text', 'claim_lines',
-           'epoch_seconds', 'price_minutes', 'stage_minutes_figure', 'design_minutes_figure', 'pm', 'row_cells',
-           'write_table', 'claim_rows', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text',
+           'epoch_seconds', 'price_minutes', 'row_cost_ratios', 'stage_minutes_figure', 'design_minutes_figure', 'pm',
+           'row_cells', 'write_table', 'claim_rows', 'design_metrics', 'claims_markdown', 'budget_line', 'design_text',
            'claims_figure', 'plot_curves', 'read_metrics']
 
 # %% ../nbs/10_report.ipynb #1e70c6e6
@@ -402,6 +402,14 @@ def price_minutes(per_epoch_s: float, epochs: int, seeds: int, parallel: int, fi
     """Minutes of a design: ceil(`seeds` / `parallel`) rounds of `epochs` epochs of `per_epoch_s` seconds (every row
     together), plus `fixed_s` and `per_seed_s` for each seed (a search, an evaluation)."""
     return (math.ceil(seeds / parallel) * epochs * per_epoch_s + fixed_s + seeds * per_seed_s) / 60
+
+# %% ../nbs/10_report.ipynb #d37a1d4e
+def row_cost_ratios(runs_dir, dataset: str, rows, measured=('static', 'neurons_st', 'st_random', 'dsts'),
+                    ref: str='static') -> dict:
+    "Each of `rows`' training seconds relative to `ref` (`<runs_dir>/<dataset>-<row>/metrics.json`); 1 if unmeasured."
+    sec = {r: json.loads((Path(runs_dir)/f'{dataset}-{r}'/'metrics.json').read_text())['seconds']
+           for r in {*measured, ref} & {*rows, ref}}
+    return {r: sec[r] / sec[ref] if r in sec else 1.0 for r in rows}
 
 # %% ../nbs/10_report.ipynb #4685fd43
 def stage_minutes_figure(parts: dict, # stage -> seconds, in the order they ran
