@@ -388,25 +388,27 @@ def train(cfg: dict, out, resume: bool=False, log=print, on_epoch=None) -> dict:
 
 # %% ../nbs/08b_train.ipynb #a57bb18d
 def _train_one(args):
-    cfg, out, threads, hook = args
+    cfg, out, threads, hook, resume = args
     torch.set_num_threads(threads)
     lines = []
-    return train(cfg, out, log=lines.append, on_epoch=hook), lines
+    return train(cfg, out, resume, log=lines.append, on_epoch=hook), lines
 
-def train_runs(runs: list, jobs: int=1, threads: int=1, log=print, progress: str|None=None) -> list[dict]:
+def train_runs(runs: list, jobs: int=1, threads: int=1, log=print, progress: str|None=None,
+               resume: bool=False) -> list[dict]:
     """Train each `(cfg, out)` of `runs`, `jobs` processes at a time (CPU only), each with `threads` threads; returns
     the metrics in order. `progress`: a label, and every epoch of every run writes a `StageProgress` line to the
-    terminal (the executed notebook keeps the epoch lines of `log` as before)."""
+    terminal (the executed notebook keeps the epoch lines of `log` as before). `resume`: a run whose `out` holds a
+    checkpoint continues from it (a finished one only reads its metrics again)."""
     runs = [(run_config(c), Path(o)) for c, o in runs]
     cuda = any(resolve_device(c['device']).type == 'cuda' for c, _ in runs)   # one run at a time on a GPU
     t0, par = time.time(), 1 if cuda or jobs <= 1 else jobs
     hooks = [StageProgress(progress, o.name, i, len(runs), par, c['train']['epochs'], t0) if progress else None
              for i, (c, o) in enumerate(runs)]
     if cuda:
-        return [train(c, o, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
+        return [train(c, o, resume, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
     if jobs <= 1 or len(runs) == 1:
         before = torch.get_num_threads(); torch.set_num_threads(threads)
-        try: return [train(c, o, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
+        try: return [train(c, o, resume, log=log, on_epoch=h) for (c, o), h in zip(runs, hooks)]
         finally: torch.set_num_threads(before)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -414,15 +416,17 @@ def train_runs(runs: list, jobs: int=1, threads: int=1, log=print, progress: str
     start = 'fork' if threads == 1 and 'fork' in mp.get_all_start_methods() else 'spawn'
     with ProcessPoolExecutor(min(jobs, len(runs)), mp_context=mp.get_context(start)) as ex:
         import dsts.train as lib   # the library's function, picklable by name (also when this runs in a notebook)
-        res = list(ex.map(lib._train_one, [(c, o, threads, h) for (c, o), h in zip(runs, hooks)]))
+        res = list(ex.map(lib._train_one, [(c, o, threads, h, resume) for (c, o), h in zip(runs, hooks)]))
     for (c, o), (_, lines) in zip(runs, res):
         log(f"--- {o.name}\n" + '\n'.join(l for l in lines if not l.startswith('dsts-train')))
     return [m for m, _ in res]
 
-def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print, progress: str|None=None) -> list[dict]:
+def train_seeds(cfg: dict, out, seeds, jobs: int=1, threads: int=1, log=print, progress: str|None=None,
+                resume: bool=False) -> list[dict]:
     "Train `cfg` once per seed into `out/seed{s}` (see `train_runs`); returns the metrics in seed order."
     cfg = run_config(cfg)
-    return train_runs([({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds], jobs, threads, log, progress)
+    return train_runs([({**cfg, 'seed': int(s)}, Path(out)/f'seed{s}') for s in seeds], jobs, threads, log, progress,
+                      resume)
 
 # %% ../nbs/08b_train.ipynb #d4c651e1
 def main(argv=None):

@@ -167,3 +167,9 @@ def test_pilot_reads_validation_on_its_own_seeds_and_draws(tmp_path):
         for s, c in e['correct'].items():
             assert len(c) == nval and set(c) <= {'0', '1'} and abs(c.count('1') / nval - e['val'][s]) < 1e-5
     assert 'recorded already' in run(pilot + ['--seeds', '1', '2'], cwd=tmp_path).stdout
+    ck = tmp_path/'artifacts/pilot/synthdive/backbone-e1/seed1/checkpoint.pt'   # the runs are kept ...
+    stamp = ck.stat().st_mtime_ns
+    (tmp_path/'results/pilot/synthdive/backbone-e1.json').unlink()
+    run(pilot + ['--seeds', '1', '2'], cwd=tmp_path)         # ... and a rerun resumes them: finished, read back
+    again = json.loads((tmp_path/'results/pilot/synthdive/backbone-e1.json').read_text())
+    assert ck.stat().st_mtime_ns == stamp and (again['val'], again['seeds']) == (e1['val'], e1['seeds'])

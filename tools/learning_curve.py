@@ -12,9 +12,10 @@ writes {dataset, variant, per_class, epochs, sets, benchmark (the data folder's 
 nuisance ranges), seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
 val: {seed: final val top-1}, correct: {seed: '0110...', one character per validation clip in the split's order:
 whether the final model's prediction is right}} to --out (default:
-results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json); the runs' checkpoints go to a temporary
-folder."""
-import argparse, json, tempfile
+results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json). The runs' checkpoints go to a temporary
+folder, or with --work to a kept one, from which the same command, run again after an interruption, resumes every
+seed at its last epoch (a finished seed is not trained again)."""
+import argparse, contextlib, json, tempfile
 from pathlib import Path
 import dsts.config as C, dsts.train as T
 from dsts.data.datasets import make_dataset, VideoLoader
@@ -46,6 +47,8 @@ def main(argv=None):
     ap.add_argument('--root', help="the dataset folder (default: the profile's data.root)")
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                     help='override a key of the run config (repeatable)')
+    ap.add_argument('--work', help='keep the runs here (<work>/seed<k>) and resume them when run again (default: a '
+                    'temporary folder, removed at the end)')
     ap.add_argument('--params', default='params.yaml'); ap.add_argument('--out')
     a = ap.parse_args(argv)
     sets = [f'train.epochs={a.epochs}', 'train.progress=false', 'train.test=false',
@@ -55,8 +58,9 @@ def main(argv=None):
     cfg = C.pipeline_config(a.params, a.dataset, a.variant, sets=sets)   # the row as the pipeline trains it
     per = a.per_class or 'all'
     out = Path(a.out or f'results/calibration/curve-{a.dataset}-{a.variant}-{per}-e{a.epochs}.json')
-    with tempfile.TemporaryDirectory() as tmp:
-        ms = T.train_seeds(cfg, tmp, a.seeds, jobs=a.jobs, log=lambda s: None, progress=f'{a.variant} e{a.epochs}')
+    with tempfile.TemporaryDirectory() if a.work is None else contextlib.nullcontext(a.work) as tmp:
+        ms = T.train_seeds(cfg, tmp, a.seeds, jobs=a.jobs, log=lambda s: None, progress=f'{a.variant} e{a.epochs}',
+                           resume=a.work is not None)
         correct = {s: correct_clips(Path(tmp)/f'seed{s}'/'checkpoint.pt') for s in a.seeds}
     keep = ('epoch', 'loss', 'top1', 'val_top1')
     curves = {s: [{('train_top1' if k == 'top1' else k): h[k] for k in keep if k in h} | dict(seconds=sec)

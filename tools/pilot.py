@@ -9,7 +9,9 @@ Rows that build a searched architecture (st: arch) need their seed's search: it 
 (validation only), into artifacts/search/<dataset>/seed<k>/ for each seed that has none. Each row's curves go to
 results/pilot/<design>/<row>-e<epochs>.json, <design> the name in the file params.yaml:pipeline.design names (else the
 dataset's name; tools/learning_curve.py's format; the runs at twice the budget read
-validation at their end only), read by nbs/design_synthdive.ipynb; a row already recorded is not run again."""
+validation at their end only), read by nbs/design_synthdive.ipynb; a row already recorded is not run again. The runs
+themselves are kept in artifacts/pilot/<design>/<row>-e<epochs>/ until their record is written: the same command,
+run again after an interruption, resumes them at their last epoch."""
 import argparse, sys
 import yaml
 from pathlib import Path
@@ -43,8 +45,9 @@ def main(argv=None):
     for e in [a.epochs, 2 * a.epochs] if a.twice else [a.epochs]:
         for r in a.rows:
             if (out/f'{r}-e{e}.json').exists(): print(f'{r}-e{e}: recorded already'); continue
+            work = Path('artifacts/pilot')/out.name/f'{r}-e{e}'
             learning_curve.main(['--dataset', a.dataset, '--variant', r, '--epochs', str(e), '--jobs', str(a.jobs),
-                                 '--params', a.params, '--out', str(out/f'{r}-e{e}.json'),
+                                 '--params', a.params, '--out', str(out/f'{r}-e{e}.json'), '--work', str(work),
                                  '--seeds', *map(str, a.seeds)] + ['--final-only'] * (a.final_only or e > a.epochs))
 
 if __name__ == '__main__': main()
