@@ -90,12 +90,12 @@ class TimeSformer(nn.Module):
     def forward(self, x): return self.forward_features(x)
 
 # %% ../nbs/03_backbones.ipynb #6cdb1af9
-def _tiny_resnet(**kw):
+def _tiny_resnet(width: int=16, **kw):
     # output_stride 16 (a dilated last stage): 32x32 input -> 2x2 features instead of 1x1, at about half the
     # cost of dropping the stem's max-pool instead (measured: 0.39 vs 0.69 s per fwd+bwd of 32 clips of 16 frames)
     kw = {'output_stride': 16, **kw}
-    return ResNet(BasicBlock, (1, 1, 1, 1), channels=(16, 32, 64, 128), stem_width=16, num_classes=0, global_pool='',
-                  **kw)
+    return ResNet(BasicBlock, (1, 1, 1, 1), channels=tuple(width * 2 ** i for i in range(4)), stem_width=width,
+                  num_classes=0, global_pool='', **kw)
 
 BACKBONES = {
     'tsm_resnet18':     dict(timm='resnet18', wrap='tsm'),
@@ -108,6 +108,8 @@ BACKBONES = {
     'frame_tiny':       dict(build=_tiny_resnet, wrap='frame'),
     'tsm_tiny8':        dict(build=_tiny_resnet, wrap='tsm', kw=dict(output_stride=8)),     # 4x4 maps at 32x32
     'frame_tiny8':      dict(build=_tiny_resnet, wrap='frame', kw=dict(output_stride=8)),
+    'tsm_nano8':        dict(build=_tiny_resnet, wrap='tsm', kw=dict(output_stride=8, width=8)),   # half the width
+    'frame_nano8':      dict(build=_tiny_resnet, wrap='frame', kw=dict(output_stride=8, width=8)),
 }
 
 def _timm(name, pretrained, **kw):
