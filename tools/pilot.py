@@ -10,8 +10,8 @@ Rows that build a searched architecture (st: arch) need their seed's search: it 
 results/pilot/<design>/<row>-e<epochs>.json, <design> the name in the file params.yaml:pipeline.design names (else the
 dataset's name; tools/learning_curve.py's format; the runs at twice the budget read
 validation at their end only), read by nbs/design_synthdive.ipynb; a row already recorded is not run again. The runs
-themselves are kept in artifacts/pilot/<design>/<row>-e<epochs>/ until their record is written: the same command,
-run again after an interruption, resumes them at their last epoch."""
+themselves are kept in artifacts/pilot/<design>/<row>-e<epochs>/: the same command, run again after an interruption,
+resumes them at their last epoch (a finished run is read back, not trained again)."""
 import argparse, sys
 import yaml
 from pathlib import Path
