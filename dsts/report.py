@@ -161,8 +161,9 @@ def at_key(d: dict, key: str):
 def design_disagreements(design: dict, P: dict, where: str='the design file') -> list[str]:
     """Every key where the params `P` would not run what `design` fixes (empty: they agree): the benchmark's render
     (`synth.<dataset>`) and data (`datasets.<dataset>.data`), the budget (`datasets.<dataset>.train`), the rows, the
-    main seeds, the rule's margin, the claims, the positive control and its handicap (`variants.<b>`); and seeds: every
-    pilot seed apart from the main seeds, every seed with a draw of its own."""
+    main seeds, the rule's margin, the claims, the positive control and its handicap (`variants.<b>`), the backbone
+    of each row in `backbones` (`variants.<row>.model.backbone`, else `model.backbone`); and seeds: every pilot seed
+    apart from the main seeds, every seed with a draw of its own."""
     ds, b, pos = design['dataset'], design['benchmark'], design['controls']['positive']
     keys = [*((f'benchmark.render.{k}', f'synth.{ds}.{k}') for k in b['render']),
             *((f'benchmark.data.{k}', f'datasets.{ds}.data.{k}') for k in b['data']),
@@ -173,6 +174,9 @@ def design_disagreements(design: dict, P: dict, where: str='the design file') ->
             *((f'controls.positive.handicap.{k}', f"variants.{pos['b']}.{k}") for k in pos['handicap'])]
     out = [f"{where} {d} is {at_key(design, d)!r}, params.yaml {p} is {at_key(P, p)!r}"
            for d, p in keys if at_key(design, d) != at_key(P, p)]
+    for row, name in design.get('backbones', {}).items():
+        p = f'variants.{row}.model.backbone' if at_key(P, f'variants.{row}.model.backbone') else 'model.backbone'
+        if at_key(P, p) != name: out.append(f"{where} backbones.{row} is {name!r}, params.yaml {p} is {at_key(P, p)!r}")
     if design['claims'] != list(P.get('claims', {})):
         out.append(f"{where} claims {design['claims']}, params.yaml claims {list(P.get('claims', {}))}")
     seeds = design['seeds']
