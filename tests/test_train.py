@@ -1,5 +1,5 @@
 "Training at the command line: resume after SIGKILL, torchrun with 2 processes, determinism, errors before any work."
-import json, os, signal, subprocess, time
+import json, os, shutil, signal, subprocess, time
 import pytest, torch, yaml
 from conftest import run, BIN, TINY_SYNTH, ROOT
 
@@ -173,3 +173,15 @@ def test_pilot_reads_validation_on_its_own_seeds_and_draws(tmp_path):
     run(pilot + ['--seeds', '1', '2'], cwd=tmp_path)         # ... and a rerun resumes them: finished, read back
     again = json.loads((tmp_path/'results/pilot/synthdive/backbone-e1.json').read_text())
     assert ck.stat().st_mtime_ns == stamp and (again['val'], again['seeds']) == (e1['val'], e1['seeds'])
+    rec = tmp_path/'results/pilot/synthdive/backbone-e1.json'   # a record grows seed by seed, across interruptions:
+    rec.unlink(); run(pilot + ['--seeds', '1'], cwd=tmp_path)
+    assert sorted(json.loads(rec.read_text())['val']) == ['1']
+    shutil.rmtree(ck.parent)                                    # seed 1 now lives in the record alone ...
+    run(pilot + ['--seeds', '1', '2'], cwd=tmp_path)            # ... and is kept from it, not trained again
+    grown = json.loads(rec.read_text())
+    assert not ck.parent.exists() and (grown['val'], grown['seeds']) == (e1['val'], e1['seeds'])
+    other = run([str(BIN/'python'), str(ROOT/'tools/learning_curve.py'), '--params', 'params.yaml', '--dataset',
+                 'synthdive', '--epochs', '1', '--seeds', '0', '--set', 'data.flip=false', '--out', str(rec)],
+                cwd=tmp_path, check=False)                      # another measurement never mixes into it
+    assert other.returncode == 1 and f'{rec} exists with other settings (sets:' in other.stderr
+    assert json.loads(rec.read_text()) == grown

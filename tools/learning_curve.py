@@ -12,12 +12,16 @@ writes {dataset, variant, per_class, epochs, sets, benchmark (the data folder's 
 nuisance ranges), seeds: {seed: [{epoch, loss, train_top1, val_top1, seconds}]},
 val: {seed: final val top-1}, correct: {seed: '0110...', one character per validation clip in the split's order:
 whether the final model's prediction is right}} to --out (default:
-results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json). The runs' checkpoints go to a temporary
-folder, or with --work to a kept one, from which the same command, run again after an interruption, resumes every
-seed at its last epoch (a finished seed is not trained again)."""
-import argparse, contextlib, json, tempfile
+results/calibration/curve-<dataset>-<variant>-<per-class>-e<epochs>.json). The seeds train --jobs at a time, and the
+record is rewritten (atomically) after each such batch with every seed finished so far: a record that exists is
+extended, its seeds kept and not trained again, when it was made with the same settings and data (else the command
+stops before any work, naming what differs). So a long measurement survives an interrupted session seed by seed. The
+runs' checkpoints go to a temporary folder, or with --work to a kept one, from which the same command, run again after
+an interruption, resumes every seed at its last epoch (a finished seed is not trained again)."""
+import argparse, contextlib, json, sys, tempfile
 from pathlib import Path
 import dsts.config as C, dsts.train as T
+from dsts.core import atomic_json
 from dsts.data.datasets import make_dataset, VideoLoader
 from dsts.evaluate import load_trained
 from dsts.metrics import predict
@@ -58,21 +62,32 @@ def main(argv=None):
     cfg = C.pipeline_config(a.params, a.dataset, a.variant, sets=sets)   # the row as the pipeline trains it
     per = a.per_class or 'all'
     out = Path(a.out or f'results/calibration/curve-{a.dataset}-{a.variant}-{per}-e{a.epochs}.json')
-    with tempfile.TemporaryDirectory() if a.work is None else contextlib.nullcontext(a.work) as tmp:
-        ms = T.train_seeds(cfg, tmp, a.seeds, jobs=a.jobs, log=lambda s: None, progress=f'{a.variant} e{a.epochs}',
-                           resume=a.work is not None)
-        correct = {s: correct_clips(Path(tmp)/f'seed{s}'/'checkpoint.pt') for s in a.seeds}
-    keep = ('epoch', 'loss', 'top1', 'val_top1')
-    curves = {s: [{('train_top1' if k == 'top1' else k): h[k] for k in keep if k in h} | dict(seconds=sec)
-                  for h, sec in zip(m['history'], m['epoch_seconds'])] for s, m in zip(a.seeds, ms)}
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = Path(cfg['data']['root'])/'version.json'
     bench = json.loads(meta.read_text()) if meta.exists() else None   # what the data was rendered from
-    out.write_text(json.dumps(dict(dataset=a.dataset, variant=a.variant, per_class=per, epochs=a.epochs, sets=sets,
-                                   benchmark=bench,
-                                   seeds=curves, val={s: m['val']['top1'] for s, m in zip(a.seeds, ms)},
-                                   correct=correct), indent=1))
-    print(json.dumps({s: [round(e['val_top1'], 4) for e in c if 'val_top1' in e] or round(ms[i]['val']['top1'], 4)
-                      for i, (s, c) in enumerate(curves.items())}))
+    rec = dict(dataset=a.dataset, variant=a.variant, per_class=per, epochs=a.epochs, sets=sets, benchmark=bench,
+               seeds={}, val={}, correct={})
+    if out.exists():   # extend it: its seeds are kept, when it measured the same thing
+        old = json.loads(out.read_text())
+        if differ := [k for k in ('dataset', 'variant', 'per_class', 'epochs', 'sets', 'benchmark')
+                      if old.get(k) != rec[k]]:
+            what = ', '.join(f'{k}: {old.get(k)!r}, now {rec[k]!r}' for k in differ)
+            sys.exit(f"{out} exists with other settings ({what}): give another --out, or remove it to measure again")
+        rec.update({k: old[k] for k in ('seeds', 'val', 'correct')})
+    todo = [s for s in a.seeds if str(s) not in rec['val']]
+    if not todo: print(f'{out}: seeds {a.seeds} recorded already'); return
+    keep = ('epoch', 'loss', 'top1', 'val_top1')
+    with tempfile.TemporaryDirectory() if a.work is None else contextlib.nullcontext(a.work) as tmp:
+        for i in range(0, len(todo), a.jobs):   # a batch of --jobs seeds at a time, recorded when it ends
+            batch = todo[i:i + a.jobs]
+            ms = T.train_seeds(cfg, tmp, batch, jobs=a.jobs, log=lambda s: None, progress=f'{a.variant} e{a.epochs}',
+                               resume=a.work is not None)
+            for s, m in zip(batch, ms):
+                rec['seeds'][str(s)] = [{('train_top1' if k == 'top1' else k): h[k] for k in keep if k in h}
+                                        | dict(seconds=sec) for h, sec in zip(m['history'], m['epoch_seconds'])]
+                rec['val'][str(s)] = m['val']['top1']
+                rec['correct'][str(s)] = correct_clips(Path(tmp)/f'seed{s}'/'checkpoint.pt')
+            atomic_json(out, rec)
+            print(json.dumps({s: [round(e['val_top1'], 4) for e in rec['seeds'][str(s)] if 'val_top1' in e]
+                              or round(rec['val'][str(s)], 4) for s in batch}))
 
 if __name__ == '__main__': main()

@@ -8,10 +8,11 @@ records before the main run (the positive control's deficit, the A/A control, wh
 Rows that build a searched architecture (st: arch) need their seed's search: it runs first, as stage `search` runs it
 (validation only), into artifacts/search/<dataset>/seed<k>/ for each seed that has none. Each row's curves go to
 results/pilot/<design>/<row>-e<epochs>.json, <design> the name in the file params.yaml:pipeline.design names (else the
-dataset's name; tools/learning_curve.py's format; the runs at twice the budget read
-validation at their end only), read by nbs/design_synthdive.ipynb; a row already recorded is not run again. The runs
-themselves are kept in artifacts/pilot/<design>/<row>-e<epochs>/: the same command, run again after an interruption,
-resumes them at their last epoch (a finished run is read back, not trained again)."""
+dataset's name; tools/learning_curve.py's format; the runs at twice the budget read validation at their end only),
+read by nbs/design_synthdive.ipynb. A record grows by --jobs seeds at a time, and the seeds it holds are not run again:
+an interrupted pilot keeps every seed it finished. The runs themselves are kept in
+artifacts/pilot/<design>/<row>-e<epochs>/: the same command, run again after an interruption, resumes them at their
+last epoch (a finished run is read back, not trained again)."""
 import argparse, sys
 import yaml
 from pathlib import Path
@@ -44,7 +45,6 @@ def main(argv=None):
     out = Path('results/pilot')/(yaml.safe_load(Path(design).read_text())['design'] if design else a.dataset)
     for e in [a.epochs, 2 * a.epochs] if a.twice else [a.epochs]:
         for r in a.rows:
-            if (out/f'{r}-e{e}.json').exists(): print(f'{r}-e{e}: recorded already'); continue
             work = Path('artifacts/pilot')/out.name/f'{r}-e{e}'
             learning_curve.main(['--dataset', a.dataset, '--variant', r, '--epochs', str(e), '--jobs', str(a.jobs),
                                  '--params', a.params, '--out', str(out/f'{r}-e{e}.json'), '--work', str(work),
