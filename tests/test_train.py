@@ -185,3 +185,40 @@ def test_pilot_reads_validation_on_its_own_seeds_and_draws(tmp_path):
                 cwd=tmp_path, check=False)                      # another measurement never mixes into it
     assert other.returncode == 1 and f'{rec} exists with other settings (sets:' in other.stderr
     assert json.loads(rec.read_text()) == grown
+
+
+def test_val_again_reads_finished_runs_on_a_larger_validation_split(tmp_path):
+    """tools/val_again.py: a pilot's finished runs read again on another render's larger validation split, one
+    character per clip; on their own split they read what their record says; a record of other runs is refused and
+    nothing is written."""
+    from dsts.synth.cli import generate
+    for name, nval in (('synth', 1), ('big', 3)):
+        generate(tmp_path/name, {**TINY_SYNTH, 'synthdive': dict(train_per_class=1, test_per_class=1,
+                                                                  val_per_class=nval, draws=3)}, only=('synthdive',))
+    P = dict(TINY_RUN, pipeline=dict(seeds=[0]), variants=dict(backbone=dict(model=dict(dsts=dict(enabled=False)))),
+             datasets=dict(synthdive=dict(data=dict(root=str(tmp_path/'synth/synthdive'), mode='uniform',
+                                                    val_split=True, per_seed_draw=True), train=dict(epochs=1))))
+    (tmp_path/'params.yaml').write_text(yaml.safe_dump(P))
+    run([str(BIN/'python'), str(ROOT/'tools/pilot.py'), '--params', 'params.yaml', '--dataset', 'synthdive', '--rows',
+         'backbone', '--epochs', '1', '--jobs', '1', '--seeds', '1', '2'], cwd=tmp_path)
+    rec = tmp_path/'results/pilot/synthdive/backbone-e1.json'
+    again = [str(BIN/'python'), str(ROOT/'tools/val_again.py'), '--work', 'artifacts/pilot/synthdive/backbone-e1']
+    run(again + ['--root', 'big/synthdive', '--record', str(rec), '--out', 'big.json'], cwd=tmp_path)
+    big = json.loads((tmp_path/'big.json').read_text())
+    nval = len(json.loads((tmp_path/'big/synthdive/Diving48_V2_validation.json').read_text()))
+    assert nval == 3 * 48 and big['clips'] == nval and sorted(big['correct']) == ['1', '2']
+    assert big['benchmark'] == json.loads((tmp_path/'big/synthdive/version.json').read_text())
+    for s, c in big['correct'].items():
+        assert len(c) == nval and set(c) <= {'0', '1'} and c.count('1') / nval == big['val'][s]
+    run(again + ['--root', 'synth/synthdive', '--out', 'own.json'], cwd=tmp_path)   # its own split: the record's
+    assert json.loads((tmp_path/'own.json').read_text())['correct'] == json.loads(rec.read_text())['correct']
+    other = json.loads(rec.read_text())
+    other['correct']['1'] = ''.join('1' if c == '0' else '0' for c in other['correct']['1'])
+    (tmp_path/'other.json').write_text(json.dumps(other))
+    bad = run(again + ['--root', 'big/synthdive', '--record', 'other.json', '--out', 'no.json'], cwd=tmp_path,
+              check=False)
+    assert bad.returncode == 1 and "seed 1's checkpoint does not read" in bad.stderr
+    assert not (tmp_path/'no.json').exists()
+    bad = run(again[:2] + ['--work', 'nowhere', '--root', 'big/synthdive', '--out', 'no.json'], cwd=tmp_path,
+              check=False)
+    assert bad.returncode == 1 and '--work nowhere: no seed<k>/checkpoint.pt' in bad.stderr
