@@ -26,11 +26,13 @@ from dsts.data.datasets import make_dataset, VideoLoader
 from dsts.evaluate import load_trained
 from dsts.metrics import predict
 
-def correct_clips(ck_path) -> str:
+def correct_clips(ck_path, root=None) -> str:
     """Which validation clips the trained model of `ck_path` gets right, '0'/'1' per clip in the split's order: two
-    rows' strings on the same seed give their discordant clips, the validation split's share of their paired spread."""
+    rows' strings on the same seed give their discordant clips, the validation split's share of their paired spread.
+    `root`: another render's validation split instead of the run's own (tools/val_again.py)."""
     model, ck = load_trained(ck_path)
     cfg = C.run_config(ck['config'])
+    if root is not None: cfg['data']['root'] = str(root)
     ds = make_dataset(cfg, 'val', train=False)
     pr = predict(model, VideoLoader(ds, max(1, cfg['train']['batch_size'] // ds.views), shuffle=False))
     return ''.join('1' if c else '0' for c in (pr['probs'].argmax(1) == pr['labels']).tolist())

@@ -12,20 +12,8 @@ tools/learning_curve.py) is checked to be the same runs: each checkpoint must ge
 split, the clips the record says its run got right."""
 import argparse, json, sys
 from pathlib import Path
-import dsts.config as C
 from dsts.core import atomic_json
-from dsts.data.datasets import make_dataset, VideoLoader
-from dsts.evaluate import load_trained
-from dsts.metrics import predict
-
-def correct(ck_path, root=None) -> str:
-    "'0'/'1' per validation clip of `root` (default: the run's own data) in the split's order: right or wrong."
-    model, ck = load_trained(ck_path)
-    cfg = C.run_config(ck['config'])
-    if root is not None: cfg['data']['root'] = str(root)
-    ds = make_dataset(cfg, 'val', train=False)
-    pr = predict(model, VideoLoader(ds, max(1, cfg['train']['batch_size'] // ds.views), shuffle=False))
-    return ''.join('1' if c else '0' for c in (pr['probs'].argmax(1) == pr['labels']).tolist())
+from learning_curve import correct_clips as correct   # tools/ is the script's folder: pilot.py imports it alike
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], epilog=__doc__.split('\n\n', 1)[1],
