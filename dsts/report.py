@@ -108,6 +108,7 @@ def detectable_effect(sd: float, n: int, power: float=0.8, level: float=0.95) ->
     with `n` seeds whose differences spread by `sd`: Student's t is noncentral under an effect, so the power equation
     P(t > t_crit) = power is solved for the effect (an exact design quantity where `sd` is known; with the observed
     spread plugged in, an estimate)."""
+    if sd != sd: return float('nan')   # an undefined spread (a statistic of neurons that never fire) has none
     if sd <= 0: return 0.0
     df, crit = n - 1, t_quantile(n - 1, (1 + level) / 2)
     gap = lambda d: stats.nct.sf(crit, df, d * math.sqrt(n) / sd) - power

@@ -17,6 +17,8 @@ def mean_std(vals, digits: int=6) -> tuple[float, float]:
     "Mean and sample standard deviation (n - 1) of `vals`, rounded to `digits`; the spread of one value is 0."
     vals = [float(v) for v in vals]
     if not vals: raise ValueError('mean_std: no values')
+    if any(v != v for v in vals): return float('nan'), float('nan')   # one undefined value (a neuron that never
+    # fires has no class share) leaves the mean and the spread undefined; statistics.stdev fails on NaN
     return round(statistics.mean(vals), digits), round(statistics.stdev(vals), digits) if len(vals) > 1 else 0.0
 
 def _history(m: dict) -> list[dict]:
